@@ -1,0 +1,1 @@
+//! ncmd-at (skeleton; being written).

@@ -1,0 +1,1 @@
+//! ncmd-config (skeleton; being written).

@@ -1,0 +1,1 @@
+//! ncmd-link (skeleton; being written).

@@ -1,0 +1,1 @@
+//! ncmd-profile (skeleton; being written).

@@ -1,0 +1,1 @@
+//! ncmd-sim (skeleton; being written).

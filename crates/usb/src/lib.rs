@@ -1,0 +1,1 @@
+//! ncmd-usb (skeleton; being written).
