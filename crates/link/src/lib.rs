@@ -1,1 +1,20 @@
-//! ncmd-link (skeleton; being written).
+//! ncmd-link: the data interface of a modem as the kernel sees it.
+//!
+//! Owns: netlink (link state, MTU, addresses, routes, carrier events, traffic counters),
+//! a DHCPv4 client, the resolv file ncmd writes, and the probes that loss detection
+//! sends out of the data interface.
+//!
+//! Must not know about: AT commands, vendors, sessions. Callers hand in plain values
+//! (interface names, addresses) and get plain values and typed errors back.
+
+pub mod dhcp;
+pub mod dns;
+pub mod netlink;
+pub mod probe;
+
+pub use dhcp::{DhcpError, Lease};
+pub use dns::DnsError;
+pub use netlink::{
+    Applied, Counters, Ipv4Config, Ipv6Config, LinkConfig, LinkError, LinkEvent, Netlink,
+};
+pub use probe::ProbeError;

@@ -1,0 +1,533 @@
+//! DHCPv4 client for one data interface (modems that hand out their address by DHCP).
+//!
+//! Owns: the DISCOVER → OFFER → REQUEST → ACK exchange with retransmission and backoff,
+//! renewal (unicast REQUEST to the server) and release, and the reading of a reply into
+//! a [`Lease`]. Messages go over a UDP socket on 0.0.0.0:68 bound to the interface
+//! (SO_BINDTODEVICE) with the broadcast flag set, so replies arrive as broadcasts before
+//! the interface has an address; no packet socket is needed.
+//!
+//! Must not know about: applying the lease (the caller hands it to
+//! [`crate::netlink::Netlink::apply`]), timers for renewal (the session's business),
+//! modems.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
+use dhcproto::{Decodable, Encodable};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use crate::netlink::{LinkError, Netlink};
+
+const CLIENT_PORT: u16 = 68;
+const SERVER_PORT: u16 = 67;
+/// First retransmission wait; doubles per attempt up to [`MAX_RETRANSMIT`]. Shorter
+/// than RFC 2131's 4 s: the server is the modem, one USB hop away.
+const FIRST_RETRANSMIT: Duration = Duration::from_secs(1);
+const MAX_RETRANSMIT: Duration = Duration::from_secs(16);
+
+/// Why no lease was obtained, renewed or released.
+#[derive(Debug, thiserror::Error)]
+pub enum DhcpError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("network interface {ifname} has no usable hardware address for DHCP")]
+    NoHwAddress { ifname: String },
+    #[error("cannot open the DHCP client socket on {ifname}: {source}; ncmd needs root (port 68)")]
+    Socket {
+        ifname: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "no DHCP {waiting_for} on {ifname} within {timeout:?}; the modem may not be connected \
+         yet or may not serve DHCP (try the modem's static address mode)"
+    )]
+    Timeout {
+        ifname: String,
+        waiting_for: &'static str,
+        timeout: Duration,
+    },
+    #[error("DHCP server {server} on {ifname} refused the address (NAK){}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Nak {
+        ifname: String,
+        server: Ipv4Addr,
+        detail: Option<String>,
+    },
+    #[error("could not encode a DHCP message: {0}")]
+    Encode(#[from] dhcproto::error::EncodeError),
+}
+
+/// An address lease from a DHCP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub ifname: String,
+    pub address: Ipv4Addr,
+    pub prefix_len: u8,
+    pub gateway: Option<Ipv4Addr>,
+    pub dns: Vec<Ipv4Addr>,
+    pub server: Ipv4Addr,
+    pub lease_time: Duration,
+    /// When to renew (T1), counted from the ACK; half the lease when the server is silent.
+    pub renew_after: Duration,
+}
+
+/// A reply addressed to us, as the client state machine sees it (pure data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reply {
+    Offer {
+        address: Ipv4Addr,
+        server: Ipv4Addr,
+    },
+    Ack(LeaseParams),
+    Nak {
+        server: Ipv4Addr,
+        detail: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LeaseParams {
+    address: Ipv4Addr,
+    prefix_len: u8,
+    gateway: Option<Ipv4Addr>,
+    dns: Vec<Ipv4Addr>,
+    server: Ipv4Addr,
+    lease_time: Duration,
+    renew_after: Duration,
+}
+
+/// Where the exchange stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// Broadcasting DISCOVER, waiting for an OFFER.
+    Selecting,
+    /// Broadcasting REQUEST for an offered address, waiting for ACK or NAK.
+    Requesting { address: Ipv4Addr, server: Ipv4Addr },
+    /// Unicasting REQUEST for our leased address to its server (RFC 2131 RENEWING).
+    Renewing { address: Ipv4Addr, server: Ipv4Addr },
+}
+
+impl Phase {
+    fn waiting_for(&self) -> &'static str {
+        match self {
+            Phase::Selecting => "offer",
+            Phase::Requesting { .. } | Phase::Renewing { .. } => "acknowledgement",
+        }
+    }
+}
+
+/// Wait before retransmission number `attempt` (0-based): 1 s, 2 s, 4 s … 16 s (pure).
+fn backoff(attempt: u32) -> Duration {
+    FIRST_RETRANSMIT
+        .saturating_mul(1u32 << attempt.min(8))
+        .min(MAX_RETRANSMIT)
+}
+
+fn prefix_len(mask: Ipv4Addr) -> Option<u8> {
+    let bits = u32::from(mask);
+    let len = bits.leading_ones();
+    (bits.checked_shl(len).unwrap_or(0) == 0).then_some(len as u8)
+}
+
+fn base_message(xid: u32, mac: &[u8], kind: MessageType) -> Message {
+    let mut msg = Message::new_with_id(
+        xid,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        Ipv4Addr::UNSPECIFIED,
+        mac,
+    );
+    msg.set_flags(Flags::default().set_broadcast());
+    let opts = msg.opts_mut();
+    opts.insert(DhcpOption::MessageType(kind));
+    let mut client_id = vec![1u8]; // hardware type Ethernet, then the address (RFC 2132 9.14)
+    client_id.extend_from_slice(mac);
+    opts.insert(DhcpOption::ClientIdentifier(client_id));
+    opts.insert(DhcpOption::ParameterRequestList(vec![
+        OptionCode::SubnetMask,
+        OptionCode::Router,
+        OptionCode::DomainNameServer,
+        OptionCode::AddressLeaseTime,
+        OptionCode::Renewal,
+    ]));
+    msg
+}
+
+/// The message to send in `phase` (pure).
+fn request_for(phase: &Phase, xid: u32, mac: &[u8]) -> Message {
+    match phase {
+        Phase::Selecting => base_message(xid, mac, MessageType::Discover),
+        Phase::Requesting { address, server } => {
+            let mut msg = base_message(xid, mac, MessageType::Request);
+            msg.opts_mut()
+                .insert(DhcpOption::RequestedIpAddress(*address));
+            msg.opts_mut().insert(DhcpOption::ServerIdentifier(*server));
+            msg
+        }
+        Phase::Renewing { address, .. } => {
+            let mut msg = base_message(xid, mac, MessageType::Request);
+            msg.set_ciaddr(*address);
+            msg.set_flags(Flags::default());
+            msg
+        }
+    }
+}
+
+/// Reads a server reply meant for transaction `xid` of client `mac` (pure).
+/// Anything else (other clients, our own broadcasts, garbage) is `None`.
+fn interpret(bytes: &[u8], xid: u32, mac: &[u8]) -> Option<Reply> {
+    let msg = Message::from_bytes(bytes).ok()?;
+    if msg.opcode() != Opcode::BootReply
+        || msg.xid() != xid
+        || msg.chaddr().get(..mac.len())? != mac
+    {
+        return None;
+    }
+    let opts = msg.opts();
+    let server = match opts.get(OptionCode::ServerIdentifier) {
+        Some(DhcpOption::ServerIdentifier(s)) => *s,
+        _ => msg.siaddr(),
+    };
+    match opts.msg_type()? {
+        MessageType::Offer => Some(Reply::Offer {
+            address: msg.yiaddr(),
+            server,
+        }),
+        MessageType::Nak => {
+            let detail = match opts.get(OptionCode::Message) {
+                Some(DhcpOption::Message(m)) => Some(m.clone()),
+                _ => None,
+            };
+            Some(Reply::Nak { server, detail })
+        }
+        MessageType::Ack => {
+            let prefix_len = match opts.get(OptionCode::SubnetMask) {
+                Some(DhcpOption::SubnetMask(m)) => prefix_len(*m)?,
+                _ => return None,
+            };
+            let gateway = match opts.get(OptionCode::Router) {
+                Some(DhcpOption::Router(r)) => r.first().copied(),
+                _ => None,
+            };
+            let dns = match opts.get(OptionCode::DomainNameServer) {
+                Some(DhcpOption::DomainNameServer(d)) => d.clone(),
+                _ => Vec::new(),
+            };
+            let lease_time = match opts.get(OptionCode::AddressLeaseTime) {
+                Some(DhcpOption::AddressLeaseTime(t)) => Duration::from_secs(u64::from(*t)),
+                _ => return None,
+            };
+            let renew_after = match opts.get(OptionCode::Renewal) {
+                Some(DhcpOption::Renewal(t)) => Duration::from_secs(u64::from(*t)),
+                _ => lease_time / 2,
+            };
+            Some(Reply::Ack(LeaseParams {
+                address: msg.yiaddr(),
+                prefix_len,
+                gateway,
+                dns,
+                server,
+                lease_time,
+                renew_after,
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// What the state machine does with a reply in a phase (pure).
+enum Step {
+    Wait,
+    Next(Phase),
+    Done(LeaseParams),
+    Refused {
+        server: Ipv4Addr,
+        detail: Option<String>,
+    },
+}
+
+fn step(phase: &Phase, reply: Reply) -> Step {
+    match (phase, reply) {
+        (Phase::Selecting, Reply::Offer { address, server }) => {
+            Step::Next(Phase::Requesting { address, server })
+        }
+        (Phase::Requesting { .. } | Phase::Renewing { .. }, Reply::Ack(params)) => {
+            Step::Done(params)
+        }
+        (
+            Phase::Requesting { server: ours, .. } | Phase::Renewing { server: ours, .. },
+            Reply::Nak { server, detail },
+        ) if server == *ours || server.is_unspecified() => Step::Refused { server, detail },
+        _ => Step::Wait,
+    }
+}
+
+/// A random transaction id (dhcproto draws one for every new message).
+fn new_xid(mac: &[u8]) -> u32 {
+    let any = Ipv4Addr::UNSPECIFIED;
+    Message::new(any, any, any, any, mac).xid()
+}
+
+fn client_socket(ifname: &str) -> Result<UdpSocket, DhcpError> {
+    let err = |source| DhcpError::Socket {
+        ifname: ifname.to_owned(),
+        source,
+    };
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
+    socket.set_reuse_address(true).map_err(err)?;
+    socket.set_broadcast(true).map_err(err)?;
+    socket.bind_device(Some(ifname.as_bytes())).map_err(err)?;
+    socket.set_nonblocking(true).map_err(err)?;
+    let local = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT));
+    socket.bind(&local.into()).map_err(err)?;
+    UdpSocket::from_std(socket.into()).map_err(err)
+}
+
+async fn hw_address(ifname: &str) -> Result<Vec<u8>, DhcpError> {
+    let mac = Netlink::new().await?.hw_address(ifname).await?;
+    if mac.is_empty() || mac.len() > 16 {
+        return Err(DhcpError::NoHwAddress {
+            ifname: ifname.to_owned(),
+        });
+    }
+    Ok(mac)
+}
+
+/// Runs the exchange from `phase` until a lease, a NAK, or `timeout`.
+async fn exchange(
+    ifname: &str,
+    mac: &[u8],
+    mut phase: Phase,
+    timeout: Duration,
+) -> Result<LeaseParams, DhcpError> {
+    let socket = client_socket(ifname)?;
+    let sock_err = |source| DhcpError::Socket {
+        ifname: ifname.to_owned(),
+        source,
+    };
+    let xid = new_xid(mac);
+    let deadline = Instant::now() + timeout;
+    let mut attempt = 0;
+    let mut buf = vec![0u8; 1500];
+    loop {
+        let bytes = request_for(&phase, xid, mac).to_vec()?;
+        let to = match phase {
+            Phase::Renewing { server, .. } => server,
+            _ => Ipv4Addr::BROADCAST,
+        };
+        socket
+            .send_to(&bytes, SocketAddrV4::new(to, SERVER_PORT))
+            .await
+            .map_err(sock_err)?;
+        let resend_at = (Instant::now() + backoff(attempt)).min(deadline);
+        attempt += 1;
+        let next = loop {
+            let received = tokio::time::timeout_at(resend_at, socket.recv_from(&mut buf)).await;
+            let n = match received {
+                Ok(Ok((n, _from))) => n,
+                Ok(Err(e)) => return Err(sock_err(e)),
+                Err(_elapsed) => break None,
+            };
+            let Some(reply) = interpret(&buf[..n], xid, mac) else {
+                continue;
+            };
+            match step(&phase, reply) {
+                Step::Wait => continue,
+                Step::Next(p) => break Some(p),
+                Step::Done(params) => return Ok(params),
+                Step::Refused { server, detail } => {
+                    return Err(DhcpError::Nak {
+                        ifname: ifname.to_owned(),
+                        server,
+                        detail,
+                    })
+                }
+            }
+        };
+        if let Some(p) = next {
+            phase = p;
+            attempt = 0;
+        } else if Instant::now() >= deadline {
+            return Err(DhcpError::Timeout {
+                ifname: ifname.to_owned(),
+                waiting_for: phase.waiting_for(),
+                timeout,
+            });
+        }
+    }
+}
+
+fn lease(ifname: &str, p: LeaseParams) -> Lease {
+    Lease {
+        ifname: ifname.to_owned(),
+        address: p.address,
+        prefix_len: p.prefix_len,
+        gateway: p.gateway,
+        dns: p.dns,
+        server: p.server,
+        lease_time: p.lease_time,
+        renew_after: p.renew_after,
+    }
+}
+
+/// Obtains a lease on `ifname` (which must be up), giving up after `timeout`.
+pub async fn acquire(ifname: &str, timeout: Duration) -> Result<Lease, DhcpError> {
+    let mac = hw_address(ifname).await?;
+    let params = exchange(ifname, &mac, Phase::Selecting, timeout).await?;
+    Ok(lease(ifname, params))
+}
+
+/// Renews `lease` with its server (unicast; the lease's address must be applied).
+/// On a NAK or timeout the caller should stop using the address and `acquire` anew.
+pub async fn renew(lease_now: &Lease, timeout: Duration) -> Result<Lease, DhcpError> {
+    let mac = hw_address(&lease_now.ifname).await?;
+    let phase = Phase::Renewing {
+        address: lease_now.address,
+        server: lease_now.server,
+    };
+    let params = exchange(&lease_now.ifname, &mac, phase, timeout).await?;
+    Ok(lease(&lease_now.ifname, params))
+}
+
+/// Gives `lease` back to its server (one unicast RELEASE; the server does not answer).
+pub async fn release(lease: &Lease) -> Result<(), DhcpError> {
+    let mac = hw_address(&lease.ifname).await?;
+    let mut msg = base_message(new_xid(&mac), &mac, MessageType::Release);
+    msg.set_ciaddr(lease.address).set_flags(Flags::default());
+    msg.opts_mut().remove(OptionCode::ParameterRequestList);
+    msg.opts_mut()
+        .insert(DhcpOption::ServerIdentifier(lease.server));
+    let socket = client_socket(&lease.ifname)?;
+    socket
+        .send_to(&msg.to_vec()?, SocketAddrV4::new(lease.server, SERVER_PORT))
+        .await
+        .map_err(|source| DhcpError::Socket {
+            ifname: lease.ifname.clone(),
+            source,
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: [u8; 6] = [0x02, 0x1e, 0x10, 0x1f, 0x00, 0x00];
+
+    fn server_reply(kind: MessageType, xid: u32, opts: Vec<DhcpOption>) -> Vec<u8> {
+        let mut msg = Message::new_with_id(
+            xid,
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::new(10, 64, 0, 2),
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::UNSPECIFIED,
+            &MAC,
+        );
+        msg.set_opcode(Opcode::BootReply);
+        msg.opts_mut().insert(DhcpOption::MessageType(kind));
+        msg.opts_mut()
+            .insert(DhcpOption::ServerIdentifier(Ipv4Addr::new(10, 64, 0, 1)));
+        for o in opts {
+            msg.opts_mut().insert(o);
+        }
+        msg.to_vec().unwrap()
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let secs: Vec<u64> = (0..7).map(|a| backoff(a).as_secs()).collect();
+        assert_eq!(secs, vec![1, 2, 4, 8, 16, 16, 16]);
+        assert_eq!(backoff(u32::MAX), MAX_RETRANSMIT);
+    }
+
+    #[test]
+    fn prefix_from_mask() {
+        assert_eq!(prefix_len(Ipv4Addr::new(255, 255, 255, 252)), Some(30));
+        assert_eq!(prefix_len(Ipv4Addr::new(255, 255, 255, 255)), Some(32));
+        assert_eq!(prefix_len(Ipv4Addr::new(0, 0, 0, 0)), Some(0));
+        assert_eq!(prefix_len(Ipv4Addr::new(255, 0, 255, 0)), None);
+    }
+
+    #[test]
+    fn discover_is_broadcast_with_client_id() {
+        let msg = request_for(&Phase::Selecting, 7, &MAC);
+        assert!(msg.flags().broadcast());
+        assert_eq!(msg.opts().msg_type(), Some(MessageType::Discover));
+        let bytes = msg.to_vec().unwrap();
+        // Our own broadcast looped back is not a reply.
+        assert_eq!(interpret(&bytes, 7, &MAC), None);
+    }
+
+    #[test]
+    fn full_exchange_through_the_state_machine() {
+        let offer = server_reply(MessageType::Offer, 9, vec![]);
+        let reply = interpret(&offer, 9, &MAC).unwrap();
+        let Step::Next(phase) = step(&Phase::Selecting, reply) else {
+            panic!("offer not taken")
+        };
+        assert_eq!(
+            phase,
+            Phase::Requesting {
+                address: Ipv4Addr::new(10, 64, 0, 2),
+                server: Ipv4Addr::new(10, 64, 0, 1)
+            }
+        );
+        let req = request_for(&phase, 9, &MAC);
+        assert_eq!(
+            req.opts().get(OptionCode::RequestedIpAddress),
+            Some(&DhcpOption::RequestedIpAddress(Ipv4Addr::new(10, 64, 0, 2)))
+        );
+        // A reply for another transaction is ignored.
+        assert_eq!(interpret(&offer, 10, &MAC), None);
+        let ack = server_reply(
+            MessageType::Ack,
+            9,
+            vec![
+                DhcpOption::SubnetMask(Ipv4Addr::new(255, 255, 255, 252)),
+                DhcpOption::Router(vec![Ipv4Addr::new(10, 64, 0, 1)]),
+                DhcpOption::DomainNameServer(vec![Ipv4Addr::new(10, 64, 0, 1)]),
+                DhcpOption::AddressLeaseTime(7200),
+            ],
+        );
+        let Step::Done(p) = step(&phase, interpret(&ack, 9, &MAC).unwrap()) else {
+            panic!("ack not taken")
+        };
+        assert_eq!(p.prefix_len, 30);
+        assert_eq!(p.gateway, Some(Ipv4Addr::new(10, 64, 0, 1)));
+        assert_eq!(p.lease_time, Duration::from_secs(7200));
+        assert_eq!(p.renew_after, Duration::from_secs(3600));
+        let nak = server_reply(
+            MessageType::Nak,
+            9,
+            vec![DhcpOption::Message("wrong network".into())],
+        );
+        assert!(matches!(
+            step(&phase, interpret(&nak, 9, &MAC).unwrap()),
+            Step::Refused {
+                detail: Some(_),
+                ..
+            }
+        ));
+        // An ACK while selecting is not for us to take.
+        assert!(matches!(
+            step(&Phase::Selecting, interpret(&ack, 9, &MAC).unwrap()),
+            Step::Wait
+        ));
+    }
+
+    #[test]
+    fn renewal_is_unicast_with_ciaddr() {
+        let phase = Phase::Renewing {
+            address: Ipv4Addr::new(10, 64, 0, 2),
+            server: Ipv4Addr::new(10, 64, 0, 1),
+        };
+        let msg = request_for(&phase, 3, &MAC);
+        assert_eq!(msg.ciaddr(), Ipv4Addr::new(10, 64, 0, 2));
+        assert!(!msg.flags().broadcast());
+        assert_eq!(msg.opts().get(OptionCode::RequestedIpAddress), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! Opens the real things for a session: waits for the control port to exist, opens it
+//! as an AT channel, finds the data interface through sysfs, and re-binds the USB device
+//! as the last rung of recovery.
+//!
+//! Owns the link between a configured `device` path and the kernel objects behind it.
+//! Must not know about session order or AT syntax.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ncmd_config::Spec;
+
+use crate::datapath::{Apply, LinuxPath};
+use crate::modem::AtModem;
+use crate::session::{Code, Connector, Failure};
+
+pub struct RealConnector {
+    spec: Spec,
+    sysfs_root: PathBuf,
+    port: Arc<Mutex<Option<ncmd_at::AtChannel>>>,
+    netifd: bool,
+    dry_run: bool,
+}
+
+impl RealConnector {
+    pub fn new(spec: Spec, sysfs_root: PathBuf, port: Arc<Mutex<Option<ncmd_at::AtChannel>>>, netifd: bool, dry_run: bool) -> Self {
+        RealConnector { spec, sysfs_root, port, netifd, dry_run }
+    }
+
+    fn set_port(&self, chan: Option<ncmd_at::AtChannel>) {
+        *self.port.lock().unwrap_or_else(|e| e.into_inner()) = chan;
+    }
+}
+
+impl Connector for RealConnector {
+    type Modem = AtModem;
+    type Path = LinuxPath;
+
+    async fn wait_device(&mut self) {
+        self.set_port(None);
+        // The node appears when the kernel has bound the driver (hotplug). Checking a
+        // path twice a second costs nothing and also covers cdc-wdm and symlinks,
+        // which the tty hotplug script of the existing handler misses.
+        let mut logged = false;
+        while !self.spec.device.exists() {
+            if !logged {
+                tracing::info!("{}: waiting for {}", self.spec.interface, self.spec.device.display());
+                logged = true;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn open(&mut self) -> Result<AtModem, Failure> {
+        let chan = ncmd_at::AtChannel::open(&self.spec.device)
+            .await
+            .map_err(|e| Failure::new(Code::NoDevice, format!("cannot open {}: {e}", self.spec.device.display())))?;
+        self.set_port(Some(chan.clone()));
+        Ok(AtModem::new(chan, self.spec.clone()))
+    }
+
+    async fn data_path(&mut self) -> Result<LinuxPath, Failure> {
+        let ifname = match &self.spec.ifname {
+            Some(i) => i.clone(),
+            None => ncmd_usb::data_interface_for(&self.sysfs_root, &self.spec.device)
+                .ok()
+                .and_then(|p| p.netdev)
+                .ok_or_else(|| {
+                    Failure::new(
+                        Code::NoIface,
+                        format!(
+                            "The interface could not be found: no network interface belongs to the USB device of {}; set option ifname, or run ncmd doctor",
+                            self.spec.device.display()
+                        ),
+                    )
+                })?,
+        };
+        let apply = if self.dry_run {
+            Apply::DryRun
+        } else if self.netifd { Apply::Netifd { interface: self.spec.interface.clone() } } else { Apply::Kernel };
+        Ok(LinuxPath::new(ifname, self.spec.clone(), apply))
+    }
+
+    async fn usb_rebind(&mut self) -> Result<(), String> {
+        let ports = ncmd_usb::data_interface_for(&self.sysfs_root, &self.spec.device).map_err(|e| e.to_string())?;
+        let usb = ports.usb_path.ok_or("the control port is not a USB device")?;
+        let drivers = self.sysfs_root.join("bus/usb/drivers/usb");
+        std::fs::write(drivers.join("unbind"), &usb).map_err(|e| format!("unbind {usb}: {e}"))?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        std::fs::write(drivers.join("bind"), &usb).map_err(|e| format!("bind {usb}: {e}"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! The control socket: how `ncmd status`, `ncmd down` and friends talk to the running
+//! daemon instead of opening the modem's port beside it.
+//!
+//! Owns the wire protocol (one JSON request line, one JSON reply line, over a Unix
+//! socket only root can open) and the server loop. It must not know how sessions work:
+//! requests are handed to the daemon through [`Handler`].
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// Where daemons put their sockets (`NCMD_RUNTIME_DIR` overrides `/run/ncmd`).
+pub fn runtime_dir() -> PathBuf {
+    std::env::var_os("NCMD_RUNTIME_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/run/ncmd"))
+}
+
+/// Default socket path of `ncmd up`; `--control` or `NCMD_CONTROL` override it.
+pub fn default_path() -> PathBuf {
+    std::env::var_os("NCMD_CONTROL").map(PathBuf::from).unwrap_or_else(|| runtime_dir().join("ncmd.sock"))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Request {
+    Status { interface: Option<String> },
+    Down { interface: String },
+    Reconnect { interface: String },
+    /// Raw AT command through the daemon's own port (one owner of the port).
+    At { interface: String, command: String, timeout_ms: u64 },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Reply {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl Reply {
+    pub fn ok(data: serde_json::Value) -> Self {
+        Reply { ok: true, error: None, data }
+    }
+    pub fn err(msg: impl Into<String>) -> Self {
+        Reply { ok: false, error: Some(msg.into()), data: serde_json::Value::Null }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("no ncmd daemon is listening on {path} ({source}); start one with `ncmd up IFACE`")]
+    NotRunning { path: String, source: std::io::Error },
+    #[error("cannot listen on {path}: {source}")]
+    Bind { path: String, source: std::io::Error },
+    #[error("the daemon's reply was not understood: {0}")]
+    Protocol(String),
+    #[error("talking to the daemon failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The daemon side: answers one request.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Reply> + Send;
+}
+
+/// Binds the socket (root-only) and serves until the task is dropped.
+pub async fn serve<H: Handler>(path: &Path, handler: std::sync::Arc<H>) -> Result<tokio::task::JoinHandle<()>, ControlError> {
+    let bind_err = |source| ControlError::Bind { path: path.display().to_string(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(bind_err)?;
+    }
+    // A socket left by a daemon that died: remove it only if nobody answers on it.
+    if path.exists() {
+        if UnixStream::connect(path).await.is_ok() {
+            return Err(bind_err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "another ncmd daemon is running")));
+        }
+        let _ = std::fs::remove_file(path);
+    }
+    let listener = UnixListener::bind(path).map_err(bind_err)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut lines = BufReader::new(r.take(64 * 1024)).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let reply = match serde_json::from_str::<Request>(&line) {
+                        Ok(req) => handler.handle(req).await,
+                        Err(e) => Reply::err(format!("bad request: {e}")),
+                    };
+                    let mut out = serde_json::to_vec(&reply).unwrap_or_default();
+                    out.push(b'\n');
+                    if w.write_all(&out).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }))
+}
+
+/// The client side: one request, one reply.
+pub async fn request(path: &Path, req: &Request) -> Result<Reply, ControlError> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|source| ControlError::NotRunning { path: path.display().to_string(), source })?;
+    let (r, mut w) = stream.into_split();
+    let mut out = serde_json::to_vec(req).map_err(|e| ControlError::Protocol(e.to_string()))?;
+    out.push(b'\n');
+    w.write_all(&out).await?;
+    let mut line = String::new();
+    BufReader::new(r).read_line(&mut line).await?;
+    serde_json::from_str(&line).map_err(|e| ControlError::Protocol(e.to_string()))
+}
+
+use tokio::io::AsyncReadExt as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    struct Echo;
+    impl Handler for Echo {
+        async fn handle(&self, req: Request) -> Reply {
+            Reply::ok(serde_json::to_value(req).unwrap())
+        }
+    }
+
+    #[tokio::test]
+    async fn request_reply_roundtrip_and_permissions() {
+        let path = std::env::temp_dir().join(format!("ncmd-ctl-{}.sock", std::process::id()));
+        let server = serve(&path, Arc::new(Echo)).await.unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let reply = request(&path, &Request::Down { interface: "wwan".into() }).await.unwrap();
+        assert!(reply.ok);
+        assert_eq!(reply.data["op"], "down");
+        // A second daemon may not steal a live socket.
+        assert!(serve(&path, Arc::new(Echo)).await.is_err());
+        server.abort();
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn no_daemon_is_a_clear_error() {
+        let err = request(Path::new("/nonexistent/ncmd.sock"), &Request::Status { interface: None }).await.unwrap_err();
+        assert!(err.to_string().contains("no ncmd daemon"), "{err}");
+    }
+}

@@ -1,0 +1,472 @@
+//! The session's typed modem operations, carried out over AT with the vendor profile.
+//!
+//! Owns the translation "operation → profile commands → AT channel → parsed reply":
+//! read-before-write for mode and PDP context, PIN entry with the secret masked, the
+//! connection-state and IP queries, and URC → event mapping. Vendor differences come
+//! from the profile data; only 3GPP-standard commands and replies are spelled here.
+//! Must not know about session order, backoff or the data interface.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use ncmd_at::{parse, AtChannel, AtError, CmeKind, Urc};
+use ncmd_config::Spec;
+use ncmd_profile::{Profiles, Var, Vars, VendorProfile};
+use tokio::sync::broadcast;
+
+use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Written, Code};
+use crate::status::{InterfaceStatus, IpInfo, ModemStatus};
+
+/// Where users' profile files are looked for (later files win over earlier ones and
+/// over the built-in table, key by key). `NCMD_PROFILES` (colon-separated) replaces the
+/// list; a user's edited `/etc/gcom/ncm.json` works there unchanged. The stock ncm.json
+/// is not read by default: it would bring back the fixed bugs (`ATQ0`, positional APN).
+fn profile_paths() -> Vec<PathBuf> {
+    match std::env::var("NCMD_PROFILES") {
+        Ok(v) => v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect(),
+        Err(_) => vec![PathBuf::from("/etc/ncmd/profiles.json")],
+    }
+}
+
+/// The profiles, loaded once. A malformed user file is reported and the built-in
+/// profiles are used, so a typo never leaves the router offline.
+pub fn profiles() -> Arc<Profiles> {
+    static P: OnceLock<Arc<Profiles>> = OnceLock::new();
+    P.get_or_init(|| {
+        let paths: Vec<PathBuf> = profile_paths().into_iter().filter(|p| p.exists()).collect();
+        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+        match Profiles::load(&refs) {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                tracing::error!("{e}; using the built-in vendor profiles");
+                Arc::new(Profiles::builtin())
+            }
+        }
+    })
+    .clone()
+}
+
+/// Per-command timeout for ordinary commands; dialling gets longer (the existing
+/// handler waited up to 25 s for any answer).
+const CMD_TIMEOUT: Duration = Duration::from_secs(10);
+const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct AtModem {
+    chan: AtChannel,
+    urcs: broadcast::Receiver<Urc>,
+    spec: Spec,
+    profile: Option<(String, VendorProfile)>,
+    vars: Vars,
+}
+
+fn modem_error(e: AtError) -> ModemError {
+    match e {
+        AtError::PortClosed(m) => ModemError::PortGone(format!("the modem's port closed: {m}")),
+        AtError::Timeout { .. } => ModemError::Timeout(e.to_string()),
+        other => ModemError::Failed(other.to_string()),
+    }
+}
+
+impl AtModem {
+    pub fn new(chan: AtChannel, spec: Spec) -> Self {
+        let urcs = chan.urcs();
+        let mut vars = Vars::new(spec.profile, spec.pdptype.as_str());
+        if let Some(apn) = &spec.apn {
+            vars = vars.set(Var::Apn, apn);
+        }
+        if let Some(u) = &spec.username {
+            vars = vars.set(Var::Username, u);
+        }
+        if let Some(p) = &spec.password {
+            vars = vars.set(Var::Password, p.expose());
+        }
+        AtModem { chan, urcs, spec, profile: None, vars }
+    }
+
+    fn profile(&self) -> Result<&VendorProfile, ModemError> {
+        self.profile.as_ref().map(|(_, p)| p).ok_or_else(|| ModemError::Failed("modem not identified yet".into()))
+    }
+
+    async fn send(&self, template: &ncmd_profile::Template, timeout: Duration) -> Result<ncmd_at::Response, ModemError> {
+        let e = template.expand(&self.vars).map_err(|e| ModemError::Failed(e.to_string()))?;
+        tracing::info!(target: "ncmd", "{}: sending -> {}", self.spec.interface, e.shown);
+        self.chan.command_redacted(&e.text, &e.shown, timeout).await.map_err(modem_error)
+    }
+
+    async fn query(&self, cmd: &str) -> Result<ncmd_at::Response, ModemError> {
+        self.chan.command(cmd, CMD_TIMEOUT).await.map_err(modem_error)
+    }
+
+    /// Sends `list`, leaving out (`pdp_writes == false`) or keeping only (`true`) the
+    /// commands that write the PDP context.
+    async fn send_list(&self, list: &[ncmd_profile::Template], pdp_writes: bool) -> Result<usize, ModemError> {
+        let profile = self.profile()?;
+        let mut sent = 0;
+        for t in list {
+            let text = t.expand(&self.vars).map_err(|e| ModemError::Failed(e.to_string()))?.text;
+            if profile.is_pdp_write(&text) != pdp_writes {
+                continue;
+            }
+            self.send(t, CMD_TIMEOUT).await?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// Does a reply line of `query` match the named state of a read-compare query?
+    async fn query_matches(&self, q: &ncmd_profile::Query, state: &str) -> Result<bool, ModemError> {
+        let Some(pattern) = q.matches.get(state) else { return Ok(false) };
+        let r = self.send(&q.command, CMD_TIMEOUT).await?;
+        Ok(pattern.matches_any(&self.vars, r.lines.iter().map(String::as_str)).unwrap_or(false))
+    }
+
+    fn classify(&self, urc: &Urc) -> Option<ModemEvent> {
+        let line = urc.line.trim();
+        if let Some((_, p)) = &self.profile {
+            if p.disconnected_urc.iter().any(|pat| pat.matches(&self.vars, line).unwrap_or(false)) {
+                return Some(ModemEvent::Disconnected(line.to_string()));
+            }
+            if p.connected_urc.iter().any(|pat| pat.matches(&self.vars, line).unwrap_or(false)) {
+                return Some(ModemEvent::Connected);
+            }
+        }
+        let upper = line.to_ascii_uppercase();
+        // 3GPP TS 27.007 +CGEV and V.250 NO CARRIER.
+        if upper.starts_with("+CGEV:") && upper.contains("DEACT") || upper == "NO CARRIER" {
+            return Some(ModemEvent::Disconnected(line.to_string()));
+        }
+        if upper.starts_with("+CGEV:") && upper.contains("DETACH") {
+            return Some(ModemEvent::RegistrationLost);
+        }
+        if upper.starts_with("+CEREG:") || upper.starts_with("+CGREG:") {
+            if let Ok(reg) = parse::creg(line) {
+                if !matches!(reg.stat, parse::RegStatus::Home | parse::RegStatus::Roaming) {
+                    return Some(ModemEvent::RegistrationLost);
+                }
+            }
+        }
+        if upper.starts_with("^SIMST: 255") || upper.starts_with("+CPIN: NOT INSERTED") || upper.starts_with("+SIMCARD: NOT AVAILABLE") {
+            return Some(ModemEvent::SimRemoved);
+        }
+        None
+    }
+
+    fn drain_urcs(&mut self) {
+        while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = self.urcs.try_recv() {}
+    }
+}
+
+impl Modem for AtModem {
+    async fn identify(&mut self) -> Result<String, Failure> {
+        let getinfo = |e: ModemError| Failure::new(Code::GetinfoFailed, format!("Failed to get modem information: {e}"));
+        // A booting modem may answer garbage or nothing: retry until the step's deadline.
+        let cgmi = loop {
+            let _ = self.chan.command("ATE0", CMD_TIMEOUT).await;
+            match self.query("AT+CGMI").await {
+                Ok(r) => {
+                    if let Some(v) = parse::info_value(&r, "+CGMI:") {
+                        break v;
+                    }
+                }
+                Err(ModemError::PortGone(m)) => return Err(Failure::new(Code::NoDevice, m)),
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        let cgmm = self.query("AT+CGMM").await.ok().and_then(|r| parse::info_value(&r, "+CGMM:"));
+        let _ = self.query("AT+CMEE=1").await;
+        let profiles = profiles();
+        let selected = profiles.select(&cgmi, cgmm.as_deref(), None).map_err(|e| Failure::new(Code::UnsupportedModem, format!("Unsupported modem: {e}")))?;
+        let key = selected.key.to_string();
+        let profile = selected.profile.clone();
+        if let Some(auth) = self.spec.auth {
+            match profile.auth_value(auth.as_str()) {
+                Some(v) => self.vars = self.vars.clone().set(Var::Auth, v),
+                None => tracing::warn!("vendor profile {key} has no value for auth {}; using its default", auth.as_str()),
+            }
+        }
+        self.profile = Some((key.clone(), profile));
+        let _ = getinfo;
+        Ok(key)
+    }
+
+    async fn initialize(&mut self) -> Result<(), ModemError> {
+        let list = self.profile()?.initialize.clone();
+        self.send_list(&list, false).await?;
+        // Ask for the events supervision uses (RAM settings, not flash): registration
+        // URCs with location, and packet-domain event reports. Refusals are fine.
+        for cmd in ["AT+CGREG=2", "AT+CEREG=2", "AT+CGEREP=2,1"] {
+            if let Err(ModemError::PortGone(m)) = self.query(cmd).await {
+                return Err(ModemError::PortGone(m));
+            }
+        }
+        Ok(())
+    }
+
+    async fn sim(&mut self) -> Result<SimInfo, ModemError> {
+        let lock = match self.chan.command("AT+CPIN?", CMD_TIMEOUT).await {
+            Ok(r) => match parse::cpin(&r) {
+                Ok(parse::SimLock::Ready) => SimLock::Ready,
+                Ok(parse::SimLock::SimPin) => SimLock::PinRequired,
+                Ok(parse::SimLock::SimPuk) => SimLock::PukRequired,
+                _ => SimLock::Other,
+            },
+            Err(AtError::Cme { error, .. }) => match error.kind() {
+                CmeKind::SimNotInserted => SimLock::NotInserted,
+                CmeKind::SimPinRequired => SimLock::PinRequired,
+                CmeKind::SimPukRequired => SimLock::PukRequired,
+                _ => SimLock::Other,
+            },
+            Err(e) => return Err(modem_error(e)),
+        };
+        let mut st = ModemStatus::default();
+        crate::info::fill_sim(&self.chan, CMD_TIMEOUT, &mut st).await;
+        Ok(SimInfo {
+            lock,
+            pin_attempts_left: st.sim.pin_attempts_left,
+            puk_attempts_left: st.sim.puk_attempts_left,
+            iccid: st.sim.iccid,
+            detail: st.sim.state,
+        })
+    }
+
+    async fn enter_pin(&mut self) -> Result<PinOutcome, ModemError> {
+        let Some(pin) = self.spec.pincode.clone() else { return Err(ModemError::Failed("no PIN configured".into())) };
+        // The config crate guarantees 4–8 digits: nothing here can end the command.
+        let cmd = format!("AT+CPIN=\"{}\"", pin.expose());
+        tracing::info!(target: "ncmd", "{}: sending -> AT+CPIN=\"***\"", self.spec.interface);
+        match self.chan.command_redacted(&cmd, "AT+CPIN=\"***\"", CMD_TIMEOUT).await {
+            Ok(_) => Ok(PinOutcome::Accepted),
+            Err(AtError::Cme { .. }) | Err(AtError::Error { .. }) => {
+                let mut st = ModemStatus::default();
+                crate::info::fill_sim(&self.chan, CMD_TIMEOUT, &mut st).await;
+                Ok(PinOutcome::Rejected { attempts_left: st.sim.pin_attempts_left })
+            }
+            Err(e) => Err(modem_error(e)),
+        }
+    }
+
+    async fn configure(&mut self) -> Result<(), ModemError> {
+        let list = self.profile()?.configure.clone();
+        self.send_list(&list, false).await.map(|_| ())
+    }
+
+    async fn ensure_mode(&mut self) -> Result<Written, ModemError> {
+        let Some(mode) = self.spec.mode else { return Ok(Written::NotRequested) };
+        let profile = self.profile()?.clone();
+        let ncmd_profile::ModeCommand::Command(cmd) = profile.mode_command(mode.as_str()) else {
+            tracing::warn!("vendor profile has no command for mode {}; skipped", mode.as_str());
+            return Ok(Written::Unsupported);
+        };
+        if let Some(q) = &profile.mode_query {
+            if self.query_matches(q, mode.as_str()).await? {
+                return Ok(Written::AlreadySet);
+            }
+        }
+        self.send(cmd, CMD_TIMEOUT).await?;
+        Ok(Written::Written)
+    }
+
+    async fn ensure_pdp(&mut self) -> Result<Written, ModemError> {
+        let profile = self.profile()?.clone();
+        let writes: Vec<_> = profile.initialize.iter().chain(profile.configure.iter()).cloned().collect();
+        let has_writes = writes.iter().any(|t| t.expand(&self.vars).map(|e| profile.is_pdp_write(&e.text)).unwrap_or(false));
+        if !has_writes {
+            return Ok(Written::NotRequested);
+        }
+        let query = match &profile.pdp_query {
+            Some(q) => self.send(q, CMD_TIMEOUT).await.ok(),
+            None => self.query("AT+CGDCONT?").await.ok(),
+        };
+        let want_apn = self.spec.apn.clone().unwrap_or_default();
+        let right = query.and_then(|r| parse::cgdcont(&r).ok()).is_some_and(|list| {
+            list.iter().any(|c| c.cid == self.spec.profile && c.pdp_type.eq_ignore_ascii_case(self.spec.pdptype.as_str()) && c.apn.eq_ignore_ascii_case(&want_apn))
+        });
+        if right {
+            return Ok(Written::AlreadySet);
+        }
+        self.send_list(&writes, true).await?;
+        Ok(Written::Written)
+    }
+
+    async fn registration(&mut self) -> Result<Reg, ModemError> {
+        let mut seen = Reg::Unknown;
+        for cmd in ["AT+CEREG?", "AT+CGREG?"] {
+            match self.chan.command(cmd, CMD_TIMEOUT).await {
+                Ok(r) => match parse::creg(&r).map(|r| r.stat) {
+                    Ok(parse::RegStatus::Home | parse::RegStatus::Roaming) => return Ok(Reg::Registered),
+                    Ok(parse::RegStatus::Denied) => seen = Reg::Denied,
+                    Ok(parse::RegStatus::Searching) if seen != Reg::Denied => seen = Reg::Searching,
+                    Ok(_) if seen == Reg::Unknown => seen = Reg::NotRegistered,
+                    _ => {}
+                },
+                Err(AtError::PortClosed(m)) => return Err(ModemError::PortGone(m)),
+                Err(_) => {}
+            }
+        }
+        Ok(seen)
+    }
+
+    async fn dial(&mut self) -> Result<(), ModemError> {
+        self.drain_urcs();
+        let Some(connect) = self.profile()?.connect.clone() else { return Ok(()) };
+        self.send(&connect, DIAL_TIMEOUT).await.map(|_| ())
+    }
+
+    async fn connected(&mut self) -> Result<Option<bool>, ModemError> {
+        let profile = self.profile()?.clone();
+        let Some(q) = &profile.status_query else { return Ok(None) };
+        let r = self.send(q, CMD_TIMEOUT).await?;
+        let lines = || r.lines.iter().map(String::as_str);
+        if profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&self.vars, lines()).unwrap_or(false)) {
+            return Ok(Some(true));
+        }
+        if profile.disconnected_pattern.as_ref().is_some_and(|p| p.matches_any(&self.vars, lines()).unwrap_or(false)) {
+            return Ok(Some(false));
+        }
+        // Answered, but neither pattern: a profile with only `connected_pattern` means
+        // anything else is "not connected".
+        Ok(if profile.connected_pattern.is_some() { Some(false) } else { None })
+    }
+
+    async fn ip_config(&mut self) -> Result<Option<IpConfig>, ModemError> {
+        let profile = self.profile()?.clone();
+        let mut ip = IpConfig::default();
+        if self.spec.pdptype.has_ipv4() {
+            if let Some(q) = &profile.ip_query {
+                let r = self.send(q, CMD_TIMEOUT).await;
+                if let Err(ModemError::PortGone(m)) = r {
+                    return Err(ModemError::PortGone(m));
+                }
+                ip.ipv4 = r.ok().and_then(|r| ipv4_from_reply(&r, self.spec.profile));
+            }
+        }
+        if self.spec.pdptype.has_ipv6() {
+            if let Some(q) = &profile.ipv6_query {
+                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| ipv6_from_reply(&r));
+            }
+        }
+        Ok((ip.ipv4.is_some() || ip.ipv6.is_some()).then_some(ip))
+    }
+
+    async fn finalize(&mut self) -> Result<(), ModemError> {
+        match self.profile()?.finalize.clone() {
+            Some(t) => self.send(&t, CMD_TIMEOUT).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    async fn hangup(&mut self) -> Result<(), ModemError> {
+        match self.profile()?.disconnect.clone() {
+            Some(t) => self.send(&t, CMD_TIMEOUT).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    async fn ensure_ps_only(&mut self) -> Result<Written, ModemError> {
+        if !self.spec.psonly {
+            return Ok(Written::NotRequested);
+        }
+        let profile = self.profile()?.clone();
+        let Some(set) = &profile.psonly else { return Ok(Written::Unsupported) };
+        if let Some(q) = &profile.psonly_query {
+            if self.query_matches(q, "psonly").await? {
+                return Ok(Written::AlreadySet);
+            }
+        }
+        self.send(set, CMD_TIMEOUT).await?;
+        Ok(Written::Written)
+    }
+
+    async fn reset(&mut self) -> Result<(), ModemError> {
+        let reset = self.profile()?.reset.clone();
+        match reset {
+            Some(t) => self.send(&t, CMD_TIMEOUT).await.map(|_| ()),
+            // 3GPP: full functionality with reset.
+            None => self.query("AT+CFUN=1,1").await.map(|_| ()),
+        }
+    }
+
+    async fn refresh_status(&mut self, status: &mut InterfaceStatus) {
+        crate::info::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
+    }
+
+    async fn next_event(&mut self) -> ModemEvent {
+        loop {
+            tokio::select! {
+                urc = self.urcs.recv() => match urc {
+                    Ok(u) => if let Some(ev) = self.classify(&u) { return ev },
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return ModemEvent::PortGone,
+                },
+                _ = self.chan.closed() => return ModemEvent::PortGone,
+            }
+        }
+    }
+}
+
+/// IPv4 settings from whichever reply the profile's `ip_query` gives.
+fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+    if let Ok(d) = parse::dhcp(r) {
+        return Some(IpInfo {
+            address: d.address.to_string(),
+            prefix_len: d.prefix_len,
+            gateway: d.gateway.map(|g| g.to_string()),
+            dns: d.dns.iter().map(|a| a.to_string()).collect(),
+        });
+    }
+    if let Ok(list) = parse::cgcontrdp(r) {
+        if let Some(c) = list.into_iter().find(|c| c.cid == cid && c.address.is_some_and(|a| a.is_ipv4())) {
+            return Some(IpInfo {
+                address: c.address?.to_string(),
+                prefix_len: c.prefix_len.unwrap_or(32),
+                gateway: c.gateway.map(|g| g.to_string()),
+                dns: c.dns.iter().map(|a| a.to_string()).collect(),
+            });
+        }
+    }
+    None
+}
+
+fn ipv6_from_reply(r: &ncmd_at::Response) -> Option<IpInfo> {
+    let d = parse::dhcpv6(r).ok()?;
+    Some(IpInfo {
+        address: d.address.to_string(),
+        prefix_len: d.prefix_len.unwrap_or(64),
+        gateway: d.gateway.map(|g| g.to_string()),
+        dns: d.dns.iter().map(|a| a.to_string()).collect(),
+    })
+}
+
+/// Vendor facts for `info`: mode (read-only), connection state and IP, by profile data.
+pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
+    let vars = Vars::new(1, "IP");
+    let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
+    if let Some(q) = &profile.mode_query {
+        if let Some(cmd) = expand(&q.command) {
+            if let Ok(r) = chan.command(&cmd, timeout).await {
+                st.mode.raw = r.lines.first().cloned();
+                st.mode.current = q
+                    .matches
+                    .iter()
+                    .find(|(_, p)| p.matches_any(&vars, r.lines.iter().map(String::as_str)).unwrap_or(false))
+                    .map(|(name, _)| name.clone());
+            }
+        }
+    }
+    if let Some(cmd) = profile.status_query.as_ref().and_then(expand) {
+        if let Ok(r) = chan.command(&cmd, timeout).await {
+            let lines = || r.lines.iter().map(String::as_str);
+            let up = profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&vars, lines()).unwrap_or(false));
+            st.connection.state = Some(if up { "connected" } else { "disconnected" }.into());
+            if up {
+                if let Some(cmd) = profile.ip_query.as_ref().and_then(expand) {
+                    if let Ok(r) = chan.command(&cmd, timeout).await {
+                        st.connection.ipv4 = ipv4_from_reply(&r, 1);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The status snapshot: the public JSON contract of DESIGN.md (`info --json`,
+//! `status --json`) plus what the session adds (state, last error, events).
+//!
+//! Owns the shape and the field names only. It must not know how the facts were
+//! obtained (AT replies, netlink): the modem and session layers fill it in.
+//! Absent facts are `None` and serialise as `null`, never invented.
+
+use serde::{Deserialize, Serialize};
+
+/// One modem as `ncmd info` reads it, and as the daemon reports it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ModemStatus {
+    pub device: String,
+    pub modem: Identity,
+    pub sim: Sim,
+    pub registration: Registration,
+    pub operator: Operator,
+    pub signal: Signal,
+    pub mode: Mode,
+    pub pdp: Vec<Pdp>,
+    pub connection: Connection,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Identity {
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub revision: Option<String>,
+    pub imei: Option<String>,
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Sim {
+    /// ready | pin-required | puk-required | not-inserted | error
+    pub state: Option<String>,
+    pub pin_attempts_left: Option<u8>,
+    pub puk_attempts_left: Option<u8>,
+    pub imsi: Option<String>,
+    pub iccid: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Registration {
+    /// home | roaming | searching | denied | not-registered | unknown
+    pub state: Option<String>,
+    /// gsm | umts | lte | nr5g
+    pub technology: Option<String>,
+    pub lac: Option<String>,
+    pub cell_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Operator {
+    pub name: Option<String>,
+    pub mcc_mnc: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Signal {
+    pub rssi_dbm: Option<f64>,
+    pub rsrp_dbm: Option<f64>,
+    pub rsrq_db: Option<f64>,
+    pub sinr_db: Option<f64>,
+    pub rscp_dbm: Option<f64>,
+    pub ecio_db: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Mode {
+    /// auto | lte | umts | gsm | preferlte | preferumts
+    pub current: Option<String>,
+    pub raw: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Pdp {
+    pub cid: u8,
+    pub pdptype: String,
+    pub apn: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Connection {
+    /// disconnected | connecting | connected | disconnecting
+    pub state: Option<String>,
+    pub ipv4: Option<IpInfo>,
+    pub ipv6: Option<IpInfo>,
+    /// RFC 3339 time the link came up.
+    pub since: Option<String>,
+    pub reconnects: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IpInfo {
+    pub address: String,
+    pub prefix_len: u8,
+    pub gateway: Option<String>,
+    pub dns: Vec<String>,
+}
+
+/// What `ncmd status --json` prints per interface: the modem status plus the
+/// session's own view.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InterfaceStatus {
+    pub interface: String,
+    /// The session state (see `session::State`), e.g. `register`, `up`, `backoff`.
+    pub state: String,
+    /// netifd error code of the last failure (`CONNECT_FAILED`, `PIN_FAILED`, ...).
+    pub last_error_code: Option<String>,
+    /// Data interface (`wwan0`).
+    pub ifname: Option<String>,
+    #[serde(flatten)]
+    pub modem: ModemStatus,
+    /// Most recent events, oldest first (bounded).
+    pub events: Vec<Event>,
+}
+
+/// One entry of the bounded event history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    /// RFC 3339 UTC time.
+    pub time: String,
+    /// Seconds since the daemon started (monotonic; for ordering and durations).
+    pub uptime_s: f64,
+    pub kind: String,
+    pub message: String,
+}
+
+/// Formats a wall-clock time as RFC 3339 UTC without pulling in a date crate.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        let t = |s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s);
+        assert_eq!(rfc3339(t(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(t(951_782_400)), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(t(1_795_000_000)), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn absent_facts_are_null() {
+        let v = serde_json::to_value(ModemStatus::default()).unwrap();
+        assert!(v["modem"]["imei"].is_null());
+        assert!(v["signal"]["rsrp_dbm"].is_null());
+        assert!(v["connection"]["ipv4"].is_null());
+        assert_eq!(v["pdp"], serde_json::json!([]));
+    }
+}

@@ -1,0 +1,643 @@
+//! `ncmd doctor`: from the USB model, tell what each modem is, what is missing and the
+//! exact fix, then check the configuration around it (configured port present, dnsmasq
+//! rebind protection, port probes the caller ran).
+//!
+//! Owns: the diagnosis (pure: [`diagnose`]) and its human rendering ([`render`]); the
+//! JSON form is the serde serialisation of [`Report`].
+//! Must not know about: how devices were read (sysfs or dump), AT I/O (probe results come
+//! in as data), UCI files on disk (the caller passes parsed facts).
+
+use crate::dnsmasq::RebindProtection;
+use crate::knowledge::{self, Role, UsbMode};
+use crate::model::{UsbDevice, UsbInterface};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// An interface of the network config that uses a modem port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfiguredIface {
+    /// UCI interface name (`wwan`).
+    pub name: String,
+    /// `option device` as written.
+    pub device: PathBuf,
+    /// The device after following symlinks; `None` when it does not exist.
+    pub resolved: Option<PathBuf>,
+}
+
+impl ConfiguredIface {
+    /// Look the device up on this machine (follows `/dev/serial/by-id/...` links).
+    pub fn check(name: &str, device: &Path) -> Self {
+        ConfiguredIface {
+            name: name.to_string(),
+            device: device.to_path_buf(),
+            resolved: std::fs::canonicalize(device).ok(),
+        }
+    }
+}
+
+/// Result of an AT probe the caller ran on a port (`ncmd doctor --probe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortProbe {
+    /// `/dev/ttyUSB1`
+    pub port: String,
+    /// The port answered `AT` with `OK`.
+    pub answered: bool,
+    /// `AT+CPIN?` said READY (`None`: not asked or no answer).
+    pub sim_ready: Option<bool>,
+}
+
+/// Facts beyond USB that the caller gathered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DoctorContext {
+    pub configured: Vec<ConfiguredIface>,
+    /// From `/etc/config/dhcp` ([`crate::parse_rebind_protection`]); `None` if not read.
+    pub rebind_protection: Option<RebindProtection>,
+    pub probes: Vec<PortProbe>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// One problem and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// What it is about: a modem label, an interface name, `dnsmasq`.
+    pub subject: String,
+    pub problem: String,
+    /// Steps or commands, in order.
+    pub fix: Vec<String>,
+    pub source: Option<String>,
+}
+
+/// One interface as doctor sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InterfaceReport {
+    pub number: u8,
+    pub alt: u8,
+    /// `ff/03/12`
+    pub class: String,
+    pub role: Role,
+    pub driver: Option<String>,
+    pub expected_driver: Option<String>,
+    pub package: Option<String>,
+    /// `ttyUSB1`; real when read from sysfs, otherwise predicted from the binding order.
+    pub tty: Option<String>,
+    pub tty_predicted: bool,
+    pub netdevs: Vec<String>,
+    pub cdc_wdm: Vec<String>,
+}
+
+/// One modem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModemReport {
+    pub id: String,
+    pub usb_path: Option<String>,
+    pub vendor: Option<String>,
+    pub manufacturer: Option<String>,
+    pub product: Option<String>,
+    pub mode: UsbMode,
+    pub ncmd_can_drive: bool,
+    pub interfaces: Vec<InterfaceReport>,
+    /// `/dev/ttyUSB1`: the port for `option device`.
+    pub control_port: Option<String>,
+    pub control_port_predicted: bool,
+    pub netdev: Option<String>,
+    pub missing_packages: Vec<String>,
+    /// Ready-to-paste `/etc/config/network` section.
+    pub uci: Option<String>,
+}
+
+/// Everything doctor found; `findings` are sorted, errors first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub modems: Vec<ModemReport>,
+    /// USB devices that are not modems (hubs, keyboards, disks).
+    pub other_devices: usize,
+}
+
+/// usb-serial drivers (ttyUSB*) and the ACM driver (ttyACM*), for predicting tty names.
+const USB_SERIAL_DRIVERS: &[&str] = &["option", "qcserial", "sierra", "usb_serial_simple"];
+const ACM_DRIVER: &str = "cdc_acm";
+
+/// Diagnose the given devices. Pure: no I/O.
+pub fn diagnose(devices: &[UsbDevice], ctx: &DoctorContext) -> Report {
+    let loaded: BTreeSet<&str> = devices
+        .iter()
+        .flat_map(|d| d.interfaces.iter().filter_map(|i| i.driver.as_deref()))
+        .collect();
+    let mut tty_counter = TtyCounter::default();
+    let mut findings = Vec::new();
+    let mut modems = Vec::new();
+    let mut other_devices = 0;
+    let iface_name = ctx.configured.first().map_or("wwan", |c| c.name.as_str());
+    for device in devices {
+        let interfaces = interface_reports(device, &mut tty_counter);
+        if device.is_hub() || !is_modem(device, &interfaces) {
+            other_devices += 1;
+            continue;
+        }
+        let modem = modem_report(device, interfaces, &loaded, iface_name, &mut findings);
+        modems.push(modem);
+    }
+    if modems.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Error,
+            subject: "USB".into(),
+            problem: "no modem found on the USB bus".into(),
+            fix: vec![
+                "check that the modem is plugged in (and powered: some need a powered hub)".into(),
+                "look at `dmesg` for USB errors right after plugging it in".into(),
+            ],
+            source: None,
+        });
+    }
+    check_configured(ctx, &modems, &mut findings);
+    check_rebind(ctx, &mut findings);
+    check_probes(ctx, &modems, &mut findings);
+    findings.sort_by_key(|f| f.severity);
+    Report { findings, modems, other_devices }
+}
+
+#[derive(Default)]
+struct TtyCounter {
+    usb: usize,
+    acm: usize,
+}
+
+impl TtyCounter {
+    fn next(&mut self, driver: &str) -> Option<String> {
+        if USB_SERIAL_DRIVERS.contains(&driver) {
+            self.usb += 1;
+            Some(format!("ttyUSB{}", self.usb - 1))
+        } else if driver == ACM_DRIVER {
+            self.acm += 1;
+            Some(format!("ttyACM{}", self.acm - 1))
+        } else {
+            None
+        }
+    }
+}
+
+fn interface_reports(device: &UsbDevice, ttys: &mut TtyCounter) -> Vec<InterfaceReport> {
+    let mut seen: Vec<(u8, u8, u8)> = Vec::new();
+    device
+        .interfaces
+        .iter()
+        .map(|iface| {
+            let triple = (iface.class, iface.subclass, iface.protocol);
+            let ordinal = seen.iter().filter(|t| **t == triple).count();
+            seen.push(triple);
+            let rule = knowledge::binding_for(
+                device.vid,
+                device.pid,
+                iface.number,
+                triple,
+                iface.num_endpoints,
+                u8::try_from(ordinal).unwrap_or(u8::MAX),
+            );
+            interface_report(iface, rule, ttys)
+        })
+        .collect()
+}
+
+fn interface_report(
+    iface: &UsbInterface,
+    rule: Option<&knowledge::BindingRule>,
+    ttys: &mut TtyCounter,
+) -> InterfaceReport {
+    let expected = rule.and_then(|r| r.driver).filter(|d| *d != "hub");
+    let (tty, predicted) = match (iface.ttys.first(), iface.driver.as_deref()) {
+        (Some(real), _) => (Some(real.clone()), false),
+        // Only serial functions get a tty (not the data half of a CDC-ACM pair).
+        (None, Some(driver)) if rule.map(|r| r.role.is_serial()) != Some(false) => {
+            (ttys.next(driver), true)
+        }
+        (None, _) => (None, false),
+    };
+    InterfaceReport {
+        number: iface.number,
+        alt: iface.alt,
+        class: iface.class_triple(),
+        role: rule.map_or(Role::Unknown, |r| r.role),
+        driver: iface.driver.clone(),
+        expected_driver: expected.map(str::to_string),
+        package: expected.and_then(knowledge::package_for).map(str::to_string),
+        tty,
+        tty_predicted: predicted,
+        netdevs: iface.netdevs.clone(),
+        cdc_wdm: iface.cdc_wdm.clone(),
+    }
+}
+
+fn is_modem(device: &UsbDevice, interfaces: &[InterfaceReport]) -> bool {
+    let has = |roles: &[Role]| interfaces.iter().any(|i| roles.contains(&i.role));
+    knowledge::modem_vendor(device.vid).is_some()
+        || has(&[Role::NcmControl, Role::MbimControl, Role::QmiNetwork])
+        || (has(&[Role::AtPort]) && has(&[Role::EcmControl, Role::RndisControl]))
+}
+
+fn current_mode(interfaces: &[InterfaceReport]) -> UsbMode {
+    let data = interfaces.iter().filter_map(|i| UsbMode::of_role(i.role)).min();
+    let has_serial = interfaces.iter().any(|i| i.role.is_serial());
+    match data {
+        Some(UsbMode::Ecm | UsbMode::Rndis) if !has_serial => UsbMode::RouterMode,
+        Some(mode) => mode,
+        None if !interfaces.is_empty() && interfaces.iter().all(|i| i.role == Role::Storage) => {
+            UsbMode::StorageOnly
+        }
+        None if has_serial => UsbMode::SerialOnly,
+        None => UsbMode::Unknown,
+    }
+}
+
+fn modem_report(
+    device: &UsbDevice,
+    interfaces: Vec<InterfaceReport>,
+    loaded: &BTreeSet<&str>,
+    iface_name: &str,
+    findings: &mut Vec<Finding>,
+) -> ModemReport {
+    let subject = device.label();
+    let mode = current_mode(&interfaces);
+    let missing = missing_packages(&interfaces, loaded);
+    if !missing.is_empty() {
+        let which: Vec<String> = interfaces
+            .iter()
+            .filter(|i| i.driver.is_none())
+            .filter_map(|i| {
+                let pkg = i.package.as_ref()?;
+                missing.contains(pkg).then(|| format!("interface {} ({})", i.number, i.role.describe()))
+            })
+            .collect();
+        findings.push(Finding {
+            severity: Severity::Error,
+            subject: subject.clone(),
+            problem: format!("kernel drivers missing for {}", which.join(", ")),
+            fix: vec![format!("opkg update && opkg install {}", missing.join(" ")), "unplug and replug the modem (or reboot)".into()],
+            source: Some("OpenWrt package/kernel/linux/modules/usb.mk; https://openwrt.org/docs/guide-user/network/wan/wwan/ethernetoverusb_ncm".into()),
+        });
+    }
+    let control = interfaces
+        .iter()
+        .filter_map(|i| i.role.at_preference().map(|p| (p, i)))
+        .filter(|(_, i)| i.driver.is_some() || i.tty.is_some())
+        .min_by_key(|(p, i)| (*p, i.number))
+        .map(|(_, i)| i);
+    let control_port = control.and_then(|i| i.tty.as_ref()).map(|t| format!("/dev/{t}"));
+    let control_port_predicted = control.is_some_and(|i| i.tty_predicted);
+    let netdev = crate::sysfs::pick_data_ports(device, None).netdev;
+    if control.is_none() {
+        unclaimed_findings(device, &interfaces, loaded, &subject, findings);
+    }
+    mode_findings(device, mode, control_port.as_deref(), &subject, findings);
+    if mode.ncmd_can_drive() && control_port.is_none() && missing.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Error,
+            subject: subject.clone(),
+            problem: "no AT command port found, so ncmd cannot dial".into(),
+            fix: vec!["check `dmesg` for the serial driver (option / cdc_acm) and that kmod-usb-serial-option or kmod-usb-acm is installed".into()],
+            source: None,
+        });
+    }
+    let uci = uci_snippet(mode, iface_name, control_port.as_deref(), netdev.as_deref());
+    ModemReport {
+        id: device.id(),
+        usb_path: device.usb_path.clone(),
+        vendor: knowledge::modem_vendor(device.vid).map(str::to_string),
+        manufacturer: device.manufacturer.clone(),
+        product: device.product.clone(),
+        mode,
+        ncmd_can_drive: mode.ncmd_can_drive(),
+        interfaces,
+        control_port,
+        control_port_predicted,
+        netdev,
+        missing_packages: missing,
+        uci,
+    }
+}
+
+/// Packages for unbound interfaces whose driver is not loaded anywhere on the bus.
+/// Mass storage is left out: the modem works without it.
+fn missing_packages(interfaces: &[InterfaceReport], loaded: &BTreeSet<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in interfaces {
+        let (None, Some(expected), Some(pkg)) = (&i.driver, &i.expected_driver, &i.package) else {
+            continue;
+        };
+        if i.role == Role::Storage || loaded.contains(expected.as_str()) || out.contains(pkg) {
+            continue;
+        }
+        out.push(pkg.clone());
+    }
+    out
+}
+
+/// For a modem without a usable AT port: AT-capable interfaces left unbound although their
+/// driver is loaded, and interfaces bound to an unexpected driver.
+fn unclaimed_findings(
+    device: &UsbDevice,
+    interfaces: &[InterfaceReport],
+    loaded: &BTreeSet<&str>,
+    subject: &str,
+    findings: &mut Vec<Finding>,
+) {
+    for i in interfaces {
+        let Some(expected) = i.expected_driver.as_deref() else { continue };
+        match i.driver.as_deref() {
+            None if loaded.contains(expected) && i.role.at_preference().is_some() => {
+                findings.push(Finding {
+                    severity: Severity::Warning,
+                    subject: subject.to_string(),
+                    problem: format!(
+                        "interface {} ({}, {}) is not claimed although {expected} is loaded: this kernel's id table lacks it",
+                        i.number, i.role.describe(), i.class
+                    ),
+                    fix: vec![format!(
+                        "echo '{:04x} {:04x} ff' > /sys/bus/usb-serial/drivers/{expected}1/new_id",
+                        device.vid, device.pid
+                    )],
+                    source: Some("https://forum.openwrt.org/t/qmi-and-mbim-interface-issue-with-modem/202922".into()),
+                });
+            }
+            Some(actual) if actual != expected && i.role != Role::Storage => {
+                findings.push(Finding {
+                    severity: Severity::Warning,
+                    subject: subject.to_string(),
+                    problem: format!(
+                        "interface {} ({}, {}) is bound to {actual}, expected {expected}",
+                        i.number, i.role.describe(), i.class
+                    ),
+                    fix: vec!["a newer kernel/OpenWrt release may bind it correctly; check `dmesg`".into()],
+                    source: None,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Fill a knowledge-table step with this device's facts.
+fn fill(step: &str, device: &UsbDevice, at_port: Option<&str>) -> String {
+    let active = device
+        .active_configuration
+        .map_or("no active one was read".to_string(), |n| format!("{n} is active"));
+    step.replace("{vid}", &format!("{:04x}", device.vid))
+        .replace("{pid}", &format!("{:04x}", device.pid))
+        .replace("{n}", &device.num_configurations.map_or("several".into(), |n| n.to_string()))
+        .replace("{active}", &active)
+        .replace("{at}", at_port.unwrap_or("its AT port"))
+}
+
+fn mode_findings(
+    device: &UsbDevice,
+    mode: UsbMode,
+    at_port: Option<&str>,
+    subject: &str,
+    findings: &mut Vec<Finding>,
+) {
+    if mode.ncmd_can_drive() {
+        return;
+    }
+    let (severity, problem) = match mode {
+        UsbMode::StorageOnly => (
+            Severity::Error,
+            "the modem shows only its virtual CD-ROM/storage: it has not been switched to modem mode".to_string(),
+        ),
+        UsbMode::Unknown => (
+            Severity::Warning,
+            "no active USB configuration could be read for this modem (dump cut, or device not configured)".to_string(),
+        ),
+        other => (
+            Severity::Warning,
+            format!("current USB mode is {}; ncmd drives NCM, ECM and RNDIS data paths", other.describe()),
+        ),
+    };
+    let steps = |list: &[&str]| list.iter().map(|s| fill(s, device, at_port)).collect::<Vec<_>>();
+    let (fix, source) = if mode == UsbMode::StorageOnly {
+        (steps(knowledge::STORAGE_SWITCH_STEPS), Some(knowledge::STORAGE_SWITCH_SOURCE.to_string()))
+    } else if device.num_configurations.unwrap_or(1) > 1 {
+        (steps(knowledge::CONFIG_SWITCH_STEPS), Some(knowledge::CONFIG_SWITCH_SOURCE.to_string()))
+    } else if let Some(switch) = knowledge::mode_switch_for(device.vid, device.pid, mode) {
+        (steps(switch.steps), Some(switch.source.to_string()))
+    } else {
+        let alternative = match mode {
+            UsbMode::Mbim => "no AT route to NCM/ECM is known for this modem: use OpenWrt's proto 'mbim' (umbim) or 'modemmanager'",
+            UsbMode::Qmi => "no AT route to NCM/ECM is known for this modem: use OpenWrt's proto 'qmi' (uqmi) or 'modemmanager'",
+            UsbMode::SerialOnly => "no network interface: use proto '3g' (PPP over the modem port), or find the vendor's command to enable NCM/ECM",
+            UsbMode::RouterMode => "use it as an Ethernet uplink: proto 'dhcp' on its network device",
+            _ => "run ncmd doctor again once the modem has settled; if it persists, post the output of `cat /sys/kernel/debug/usb/devices`",
+        };
+        (vec![alternative.to_string()], None)
+    };
+    findings.push(Finding { severity, subject: subject.to_string(), problem, fix, source });
+}
+
+fn uci_snippet(mode: UsbMode, iface: &str, control: Option<&str>, netdev: Option<&str>) -> Option<String> {
+    if mode == UsbMode::RouterMode {
+        let device = match netdev {
+            Some(name) => format!("\toption device '{name}'\n"),
+            None => "\t# the stick's network device (usb0 or eth1, see `ip link`):\n\toption device 'usb0'\n".to_string(),
+        };
+        return Some(format!("config interface '{iface}'\n\toption proto 'dhcp'\n{device}"));
+    }
+    if !mode.ncmd_can_drive() {
+        return None;
+    }
+    let control = control?;
+    Some(format!(
+        "config interface '{iface}'\n\toption proto 'ncm'\n\toption device '{control}'\n\toption pdptype 'IP'\n\t# your carrier's APN:\n\toption apn 'internet'\n"
+    ))
+}
+
+fn find_port<'a>(modems: &'a [ModemReport], tty: &str) -> Option<(&'a ModemReport, &'a InterfaceReport)> {
+    modems.iter().find_map(|m| {
+        m.interfaces
+            .iter()
+            .find(|i| !i.tty_predicted && i.tty.as_deref() == Some(tty))
+            .map(|i| (m, i))
+    })
+}
+
+fn check_configured(ctx: &DoctorContext, modems: &[ModemReport], findings: &mut Vec<Finding>) {
+    let suggestion = modems.iter().find_map(|m| m.control_port.clone());
+    for c in &ctx.configured {
+        let subject = format!("interface '{}'", c.name);
+        let Some(resolved) = &c.resolved else {
+            let mut fix = vec!["plug the modem in, or correct `option device` in /etc/config/network".to_string()];
+            if let Some(port) = &suggestion {
+                fix.push(format!("uci set network.{}.device='{port}' && uci commit network", c.name));
+            }
+            findings.push(Finding {
+                severity: Severity::Error,
+                subject,
+                problem: format!("option device '{}' does not exist", c.device.display()),
+                fix,
+                source: None,
+            });
+            continue;
+        };
+        let Some(name) = resolved.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some((modem, port)) = find_port(modems, name) else { continue };
+        if port.role.at_preference().is_none() {
+            let mut fix = Vec::new();
+            if let Some(right) = &modem.control_port {
+                fix.push(format!("uci set network.{}.device='{right}' && uci commit network", c.name));
+            }
+            findings.push(Finding {
+                severity: Severity::Error,
+                subject,
+                problem: format!(
+                    "option device '{}' is interface {} of {}, the {} port: it does not answer AT commands",
+                    c.device.display(),
+                    port.number,
+                    modem.id,
+                    port.role.describe()
+                ),
+                fix,
+                source: None,
+            });
+        }
+    }
+}
+
+fn check_rebind(ctx: &DoctorContext, findings: &mut Vec<Finding>) {
+    let Some(rebind) = &ctx.rebind_protection else { return };
+    if !rebind.enabled {
+        return;
+    }
+    let allowed = if rebind.allowed_domains.is_empty() {
+        "no domains are exempt".to_string()
+    } else {
+        format!("exempt: {}", rebind.allowed_domains.join(", "))
+    };
+    findings.push(Finding {
+        severity: Severity::Info,
+        subject: "dnsmasq".into(),
+        problem: format!(
+            "DNS rebind protection is on ({allowed}); a carrier portal on a private address (activation, top-up pages) will not resolve (\"possible DNS-rebind attack detected\" in the log)"
+        ),
+        fix: vec![
+            "if your carrier uses such a portal: uci add_list dhcp.@dnsmasq[0].rebind_domain='<portal domain>' && uci commit dhcp && /etc/init.d/dnsmasq restart".into(),
+        ],
+        source: Some("https://openwrt.org/docs/guide-user/network/wan/wwan/ethernetoverusb_ncm (Additional Steps)".into()),
+    });
+}
+
+fn check_probes(ctx: &DoctorContext, modems: &[ModemReport], findings: &mut Vec<Finding>) {
+    let suggestion = modems.iter().find_map(|m| m.control_port.clone());
+    for probe in &ctx.probes {
+        if !probe.answered {
+            let mut fix = vec!["wait for the modem to finish booting (set `option delay`), then try again".to_string()];
+            if let Some(port) = suggestion.as_ref().filter(|p| **p != probe.port) {
+                fix.push(format!("or use the AT port {port}"));
+            }
+            findings.push(Finding {
+                severity: Severity::Error,
+                subject: probe.port.clone(),
+                problem: "the port did not answer AT (a diagnostics/GPS port, or the modem is busy or booting)".into(),
+                fix,
+                source: None,
+            });
+        } else if probe.sim_ready == Some(false) {
+            findings.push(Finding {
+                severity: Severity::Error,
+                subject: probe.port.clone(),
+                problem: "the SIM is not ready (PIN required, PUK required or no SIM)".into(),
+                fix: vec![
+                    "check that the SIM is inserted; if it asks for a PIN set `option pincode` (ncmd never retries a rejected PIN)".into(),
+                    "ncmd info --device <port> shows the SIM state and attempts left".into(),
+                ],
+                source: None,
+            });
+        }
+    }
+}
+
+/// Short human-readable report: fixes first, then each modem.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let actionable = report.findings.iter().filter(|f| f.severity != Severity::Info).count();
+    if actionable == 0 {
+        out.push_str("ncmd doctor: nothing to fix\n");
+    } else {
+        out.push_str(&format!("ncmd doctor: {actionable} problem(s) to fix\n"));
+    }
+    for (n, f) in report.findings.iter().enumerate() {
+        let tag = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "note",
+        };
+        out.push_str(&format!("\n{}. [{tag}] {}: {}\n", n + 1, f.subject, f.problem));
+        for step in &f.fix {
+            out.push_str(&format!("   -> {step}\n"));
+        }
+        if let Some(source) = &f.source {
+            out.push_str(&format!("   (source: {source})\n"));
+        }
+    }
+    for m in &report.modems {
+        let name = [m.manufacturer.as_deref(), m.product.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push_str(&format!(
+            "\nModem {} {name}{}\n  mode: {}{}\n",
+            m.id,
+            m.usb_path.as_deref().map(|p| format!(" at usb {p}")).unwrap_or_default(),
+            m.mode.describe(),
+            if m.ncmd_can_drive { " (ncmd can drive it)" } else { "" }
+        ));
+        for i in &m.interfaces {
+            let driver = match (&i.driver, &i.expected_driver) {
+                (Some(d), _) => d.clone(),
+                (None, Some(e)) => format!("unbound (needs {e})"),
+                (None, None) => "unbound".into(),
+            };
+            let mut extra: Vec<String> = Vec::new();
+            if let Some(t) = &i.tty {
+                extra.push(format!("/dev/{t}{}", if i.tty_predicted { " (expected name)" } else { "" }));
+            }
+            extra.extend(i.netdevs.iter().cloned());
+            extra.extend(i.cdc_wdm.iter().map(|w| format!("/dev/{w}")));
+            out.push_str(&format!(
+                "  if {:<2} {}  {:<30} {:<28} {}\n",
+                i.number,
+                i.class,
+                i.role.describe(),
+                driver,
+                extra.join(" ")
+            ));
+        }
+        if let Some(port) = &m.control_port {
+            out.push_str(&format!(
+                "  option device: {port}{}\n",
+                if m.control_port_predicted {
+                    format!(" (expected name; check `ls {}*`)", port.trim_end_matches(|c: char| c.is_ascii_digit()))
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if let Some(uci) = &m.uci {
+            out.push_str("  /etc/config/network:\n");
+            for line in uci.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    if report.other_devices > 0 {
+        out.push_str(&format!("\n({} other USB device(s) are not modems)\n", report.other_devices));
+    }
+    out
+}
