@@ -62,7 +62,10 @@ pub enum AtError {
     #[error("refusing to send {0}: it contains a control character (CR, LF, NUL, ...) that would end or inject an AT command")]
     InvalidCommand(String),
     #[error("cannot open modem port {path}: {source} (check the device exists and no other program holds it)")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl AtError {
@@ -106,7 +109,10 @@ enum Exchange {
     Idle,
     InFlight(InFlight),
     /// A command timed out; waiting (until `deadline`) for its late final result code.
-    Draining { shown: String, deadline: Instant },
+    Draining {
+        shown: String,
+        deadline: Instant,
+    },
     Closed(String),
 }
 
@@ -129,7 +135,9 @@ impl Shared {
         let tx = lock(&self.urc_tx).clone();
         if let Some(tx) = tx {
             // No subscriber is not an error: URCs nobody listens to are dropped.
-            let _ = tx.send(Urc { line: line.to_string() });
+            let _ = tx.send(Urc {
+                line: line.to_string(),
+            });
         }
     }
 
@@ -146,8 +154,9 @@ impl Shared {
         match &mut *st {
             Exchange::InFlight(f) => {
                 let echo = f.echo.as_str();
-                // Garbage may precede the echo on its line, hence ends_with.
-                if text.eq_ignore_ascii_case(echo) || text.ends_with(echo) {
+                // Garbage may precede the echo on its line, hence ends_with; not for very
+                // short commands (`AT`), whose text ends many an unrelated line.
+                if text.eq_ignore_ascii_case(echo) || (echo.len() >= 4 && text.ends_with(echo)) {
                     debug!("<- (echo) {}", f.shown);
                     return;
                 }
@@ -246,7 +255,10 @@ impl Drop for InFlightGuard<'_> {
         let mut st = lock(&self.0.state);
         if let Exchange::InFlight(f) = &*st {
             let shown = f.shown.clone();
-            *st = Exchange::Draining { shown, deadline: Instant::now() + STALE_DRAIN };
+            *st = Exchange::Draining {
+                shown,
+                deadline: Instant::now() + STALE_DRAIN,
+            };
         }
     }
 }
@@ -275,7 +287,9 @@ pub struct AtChannel {
 
 impl std::fmt::Debug for AtChannel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AtChannel").field("closed", &self.is_closed()).finish()
+        f.debug_struct("AtChannel")
+            .field("closed", &self.is_closed())
+            .finish()
     }
 }
 
@@ -287,7 +301,10 @@ async fn reader_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>) {
             // EOF: a pty whose other side closed, a vanished device. It can repeat forever,
             // so it ends the port rather than being retried.
             Ok(0) => break "end of file on the port".to_string(),
-            Ok(n) => framer.push(&buf[..n]).into_iter().for_each(|l| shared.on_line(l)),
+            Ok(n) => framer
+                .push(&buf[..n])
+                .into_iter()
+                .for_each(|l| shared.on_line(l)),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => break format!("read failed: {e}"),
         }
@@ -312,13 +329,22 @@ impl AtChannel {
         });
         let reader = tokio::spawn(reader_loop(rd, shared.clone())).abort_handle();
         let writer: BoxWriter = Box::new(wr);
-        AtChannel { inner: Arc::new(Inner { writer: Mutex::new(writer), shared, reader }) }
+        AtChannel {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                shared,
+                reader,
+            }),
+        }
     }
 
     /// Opens a modem port: a tty is set raw, 115200 baud; a non-tty node (cdc-wdm) is used
     /// as it is.
     pub async fn open(path: &Path) -> Result<AtChannel, AtError> {
-        let port = Port::open(path).map_err(|source| AtError::Open { path: path.to_owned(), source })?;
+        let port = Port::open(path).map_err(|source| AtError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(AtChannel::new(port))
     }
 
@@ -330,7 +356,12 @@ impl AtChannel {
 
     /// As [`command`](Self::command), for commands carrying a secret (PIN, password): logs
     /// and errors show only `shown`, never `cmd`.
-    pub async fn command_redacted(&self, cmd: &str, shown: &str, timeout: Duration) -> Result<Response, AtError> {
+    pub async fn command_redacted(
+        &self,
+        cmd: &str,
+        shown: &str,
+        timeout: Duration,
+    ) -> Result<Response, AtError> {
         self.run(cmd, shown, timeout).await
     }
 
@@ -343,6 +374,8 @@ impl AtChannel {
         }
     }
 
+    /// The port is gone (end of file, read or write error): every command now fails with
+    /// [`AtError::PortClosed`].
     pub fn is_closed(&self) -> bool {
         self.inner.shared.closed_tx.borrow().is_some()
     }
@@ -381,12 +414,19 @@ impl AtChannel {
         bytes.extend_from_slice(cmd.as_bytes());
         bytes.push(b'\r');
         let exchange = async {
-            if let Err(e) = async { writer.write_all(&bytes).await?; writer.flush().await }.await {
+            if let Err(e) = async {
+                writer.write_all(&bytes).await?;
+                writer.flush().await
+            }
+            .await
+            {
                 let reason = format!("write failed: {e}");
                 shared.close(reason.clone());
                 return Err(reason);
             }
-            (&mut rx).await.unwrap_or_else(|_| Err("the port's reader stopped".to_string()))
+            (&mut rx)
+                .await
+                .unwrap_or_else(|_| Err("the port's reader stopped".to_string()))
         };
         let outcome = match tokio::time::timeout(timeout, exchange).await {
             Ok(outcome) => outcome,
@@ -396,7 +436,10 @@ impl AtChannel {
                 Err(_) => {
                     drop(guard);
                     debug!("{shown} timed out after {timeout:?}");
-                    return Err(AtError::Timeout { command: shown.to_string(), timeout });
+                    return Err(AtError::Timeout {
+                        command: shown.to_string(),
+                        timeout,
+                    });
                 }
             },
         };

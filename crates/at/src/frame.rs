@@ -47,7 +47,11 @@ impl LineFramer {
     /// A framer that never holds more than `max_line` bytes (at least 1).
     pub fn new(max_line: usize) -> Self {
         let max_line = max_line.max(1);
-        LineFramer { buf: Vec::with_capacity(max_line.min(256)), max_line, state: State::Collecting }
+        LineFramer {
+            buf: Vec::with_capacity(max_line.min(256)),
+            max_line,
+            state: State::Collecting,
+        }
     }
 
     /// Bytes currently held for an unfinished line (always `<= max_line`).
@@ -123,12 +127,27 @@ mod tests {
     fn overlong_line_cut_and_marked() {
         let mut f = LineFramer::new(4);
         let got = f.push(b"abcdefgh\r\nOK\r\n");
-        assert_eq!(got, vec![
-            Line { text: "abcd".into(), truncated: true },
-            Line { text: "OK".into(), truncated: false },
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                Line {
+                    text: "abcd".into(),
+                    truncated: true
+                },
+                Line {
+                    text: "OK".into(),
+                    truncated: false
+                },
+            ]
+        );
         // Exactly max_line bytes is not truncated.
-        assert_eq!(f.push(b"wxyz\n"), vec![Line { text: "wxyz".into(), truncated: false }]);
+        assert_eq!(
+            f.push(b"wxyz\n"),
+            vec![Line {
+                text: "wxyz".into(),
+                truncated: false
+            }]
+        );
     }
 
     fn feed_split(data: &[u8], cuts: &[usize], max: usize) -> Vec<Line> {

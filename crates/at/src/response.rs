@@ -19,17 +19,23 @@ impl Response {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Response { lines: lines.into_iter().map(Into::into).collect() }
+        Response {
+            lines: lines.into_iter().map(Into::into).collect(),
+        }
     }
 
     /// Lines starting with `prefix` (ASCII case ignored), prefix stripped and trimmed.
     pub fn prefixed<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.lines.iter().filter_map(move |l| strip_prefix_ci(l, prefix).map(str::trim))
+        self.lines
+            .iter()
+            .filter_map(move |l| strip_prefix_ci(l, prefix).map(str::trim))
     }
 
     /// The first line starting with `prefix`, prefix stripped and trimmed.
     pub fn first(&self, prefix: &str) -> Option<&str> {
-        self.lines.iter().find_map(|l| strip_prefix_ci(l, prefix).map(str::trim))
+        self.lines
+            .iter()
+            .find_map(|l| strip_prefix_ci(l, prefix).map(str::trim))
     }
 
     /// The first line, if any.
@@ -44,7 +50,11 @@ mod tests {
 
     #[test]
     fn helpers() {
-        let r = Response::new(["+CGDCONT: 1,\"IP\",\"a\"", "+CGDCONT: 2,\"IPV6\",\"b\"", "x"]);
+        let r = Response::new([
+            "+CGDCONT: 1,\"IP\",\"a\"",
+            "+CGDCONT: 2,\"IPV6\",\"b\"",
+            "x",
+        ]);
         assert_eq!(r.prefixed("+CGDCONT:").count(), 2);
         assert_eq!(r.first("+cgdcont:"), Some("1,\"IP\",\"a\""));
         assert_eq!(r.first("+CSQ:"), None);

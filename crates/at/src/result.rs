@@ -101,9 +101,18 @@ const CME_TABLE: &[(u16, &str)] = &[
     (50, "incorrect parameters"),
     (51, "command implemented but currently disabled"),
     (52, "command aborted by user"),
-    (53, "not attached to network due to MT functionality restrictions"),
-    (54, "modem not allowed - MT restricted to emergency calls only"),
-    (55, "operation not allowed because of MT functionality restrictions"),
+    (
+        53,
+        "not attached to network due to MT functionality restrictions",
+    ),
+    (
+        54,
+        "modem not allowed - MT restricted to emergency calls only",
+    ),
+    (
+        55,
+        "operation not allowed because of MT functionality restrictions",
+    ),
     (56, "fixed dial number only allowed"),
     (57, "temporarily out of service due to other MT usage"),
     (58, "language/alphabet not supported"),
@@ -165,7 +174,10 @@ fn decode(table: &[(u16, &str)], payload: &str) -> (Option<u16>, String) {
             .map_or_else(|| format!("error {code}"), |(_, t)| (*t).to_string());
         return (Some(code), text);
     }
-    let code = table.iter().find(|(_, t)| t.eq_ignore_ascii_case(payload)).map(|(c, _)| *c);
+    let code = table
+        .iter()
+        .find(|(_, t)| t.eq_ignore_ascii_case(payload))
+        .map(|(c, _)| *c);
     (code, payload.to_string())
 }
 
@@ -224,7 +236,8 @@ impl fmt::Display for CmsError {
 /// Strips `prefix` from `s`, ignoring ASCII case.
 pub(crate) fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// Recognises a final result code; `None` for any other line.
@@ -246,7 +259,10 @@ pub fn classify_final(line: &str) -> Option<Final> {
         ("NO DIALTONE", Final::NoDialtone),
         ("NO DIAL TONE", Final::NoDialtone),
     ];
-    WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(line)).map(|(_, f)| f.clone())
+    WORDS
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(line))
+        .map(|(_, f)| f.clone())
 }
 
 #[cfg(test)]
@@ -260,7 +276,10 @@ mod tests {
         assert_eq!(classify_final("ERROR"), Some(Final::Error));
         assert_eq!(classify_final("NO CARRIER"), Some(Final::NoCarrier));
         // Huawei E3372 answer to an unknown command (openwrt-ncm reference, DESIGN.md).
-        assert_eq!(classify_final("COMMAND NOT SUPPORT"), Some(Final::NotSupported));
+        assert_eq!(
+            classify_final("COMMAND NOT SUPPORT"),
+            Some(Final::NotSupported)
+        );
         assert_eq!(classify_final("BUSY"), Some(Final::Busy));
         assert_eq!(classify_final("NO ANSWER"), Some(Final::NoAnswer));
         assert_eq!(classify_final("NO DIALTONE"), Some(Final::NoDialtone));
@@ -271,28 +290,45 @@ mod tests {
 
     #[test]
     fn cme_numeric_and_verbose() {
-        let Some(Final::Cme(e)) = classify_final("+CME ERROR: 11") else { panic!("not CME") };
+        let Some(Final::Cme(e)) = classify_final("+CME ERROR: 11") else {
+            panic!("not CME")
+        };
         assert_eq!(e.code, Some(11));
         assert_eq!(e.text, "SIM PIN required");
         assert_eq!(e.kind(), CmeKind::SimPinRequired);
         assert_eq!(e.to_string(), "SIM PIN required (+CME ERROR: 11)");
 
-        let Some(Final::Cme(e)) = classify_final("+CME ERROR: SIM not inserted") else { panic!() };
+        let Some(Final::Cme(e)) = classify_final("+CME ERROR: SIM not inserted") else {
+            panic!()
+        };
         assert_eq!((e.code, e.kind()), (Some(10), CmeKind::SimNotInserted));
-        let Some(Final::Cme(e)) = classify_final("+CME ERROR: incorrect password") else { panic!() };
+        let Some(Final::Cme(e)) = classify_final("+CME ERROR: incorrect password") else {
+            panic!()
+        };
         assert_eq!(e.kind(), CmeKind::IncorrectPassword);
-        let Some(Final::Cme(e)) = classify_final("+CME ERROR: 12") else { panic!() };
+        let Some(Final::Cme(e)) = classify_final("+CME ERROR: 12") else {
+            panic!()
+        };
         assert_eq!(e.kind(), CmeKind::SimPukRequired);
-        let Some(Final::Cme(e)) = classify_final("+CME ERROR: 999") else { panic!() };
-        assert_eq!((e.code, e.text.as_str(), e.kind()), (Some(999), "error 999", CmeKind::Other));
-        let Some(Final::Cme(e)) = classify_final("+CME ERROR: something odd") else { panic!() };
+        let Some(Final::Cme(e)) = classify_final("+CME ERROR: 999") else {
+            panic!()
+        };
+        assert_eq!(
+            (e.code, e.text.as_str(), e.kind()),
+            (Some(999), "error 999", CmeKind::Other)
+        );
+        let Some(Final::Cme(e)) = classify_final("+CME ERROR: something odd") else {
+            panic!()
+        };
         assert_eq!((e.code, e.text.as_str()), (None, "something odd"));
         assert_eq!(e.to_string(), "something odd (+CME ERROR)");
     }
 
     #[test]
     fn cms() {
-        let Some(Final::Cms(e)) = classify_final("+CMS ERROR: 310") else { panic!() };
+        let Some(Final::Cms(e)) = classify_final("+CMS ERROR: 310") else {
+            panic!()
+        };
         assert_eq!((e.code, e.text.as_str()), (Some(310), "SIM not inserted"));
     }
 

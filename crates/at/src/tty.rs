@@ -6,6 +6,7 @@
 //! A node that is not a tty (cdc-wdm) is used as a plain file, termios untouched.
 //! Must not know about: lines, commands, modems.
 
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::termios::{self, BaudRate, ControlFlags, FlushArg, SetArg};
 use std::fs::{File, OpenOptions};
@@ -31,14 +32,11 @@ impl Port {
             .write(true)
             .custom_flags((OFlag::O_NOCTTY | OFlag::O_NONBLOCK).bits())
             .open(path)?;
-        if let Ok(mut t) = termios::tcgetattr(&file) {
-            // tcgetattr fails with ENOTTY on cdc-wdm and other non-tty nodes: leave those alone.
-            termios::cfmakeraw(&mut t);
-            termios::cfsetspeed(&mut t, BaudRate::B115200).map_err(io::Error::from)?;
-            t.control_flags |= ControlFlags::CLOCAL | ControlFlags::CREAD;
-            termios::tcsetattr(&file, SetArg::TCSANOW, &t).map_err(io::Error::from)?;
-            // Bytes queued before we opened belong to nobody (a previous user's late reply).
-            termios::tcflush(&file, FlushArg::TCIFLUSH).map_err(io::Error::from)?;
+        match termios::tcgetattr(&file) {
+            // cdc-wdm and other non-tty nodes: used as they are.
+            Err(Errno::ENOTTY | Errno::EINVAL) => {}
+            Err(e) => return Err(e.into()),
+            Ok(t) => make_raw(&file, t)?,
         }
         // SAFETY: `file` owns its descriptor and moves into the AsyncFd, which keeps it open
         // and unchanged (File's as_raw_fd always returns the same fd) until it is dropped.
@@ -47,8 +45,23 @@ impl Port {
     }
 }
 
+/// Raw 8N1 at 115200, modem control lines ignored, stale input dropped.
+fn make_raw(file: &File, mut t: termios::Termios) -> io::Result<()> {
+    termios::cfmakeraw(&mut t);
+    termios::cfsetspeed(&mut t, BaudRate::B115200)?;
+    t.control_flags |= ControlFlags::CLOCAL | ControlFlags::CREAD;
+    termios::tcsetattr(file, SetArg::TCSANOW, &t)?;
+    // Bytes queued before we opened belong to nobody (a previous user's late reply).
+    termios::tcflush(file, FlushArg::TCIFLUSH)?;
+    Ok(())
+}
+
 impl AsyncRead for Port {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled();
@@ -65,7 +78,11 @@ impl AsyncRead for Port {
 }
 
 impl AsyncWrite for Port {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         loop {
             let mut guard = ready!(self.fd.poll_write_ready(cx))?;
             match guard.try_io(|f| f.get_ref().write(data)) {

@@ -18,22 +18,84 @@ pub struct Urc {
 /// starting with it; a bare word matches when followed by nothing, `:`, a blank or `,`.
 const URC_PREFIXES: &[&str] = &[
     // Huawei
-    "^RSSI:", "^HCSQ:", "^NDISSTAT:", "^MODE:", "^SIMST:", "^SRVST:", "^BOOT:",
-    "^DSFLOWRPT:", "^CEND:", "^ORIG:", "^CONF:", "^CONN:", "^STIN:", "^SYSSTART",
-    "^RFSWITCH:", "^ACTIVEBAND:", "^EONS:", "^LWURC:", "^NWTIME:", "^SMMEMFULL",
-    "^DCONN", "^DEND", "^POSITION:", "^PDPSTATUS:", "^CSNR:", "^CERSSI:", "^ECCLIST:",
+    "^RSSI:",
+    "^HCSQ:",
+    "^NDISSTAT:",
+    "^MODE:",
+    "^SIMST:",
+    "^SRVST:",
+    "^BOOT:",
+    "^DSFLOWRPT:",
+    "^CEND:",
+    "^ORIG:",
+    "^CONF:",
+    "^CONN:",
+    "^STIN:",
+    "^SYSSTART",
+    "^RFSWITCH:",
+    "^ACTIVEBAND:",
+    "^EONS:",
+    "^LWURC:",
+    "^NWTIME:",
+    "^SMMEMFULL",
+    "^DCONN",
+    "^DEND",
+    "^POSITION:",
+    "^PDPSTATUS:",
+    "^CSNR:",
+    "^CERSSI:",
+    "^ECCLIST:",
     // 3GPP TS 27.007 / 27.005
-    "+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+CGEV:", "+CRING", "RING", "+CLIP:",
-    "+CCWA:", "+CMTI:", "+CMT:", "+CDS:", "+CDSI:", "+CBM:", "+CUSD:", "+CTZV:", "+CTZE:",
-    "+CIEV:", "+CSSI:", "+CSSU:", "+PACSP", "+CPIN:", "+STKPCI:",
+    "+CREG:",
+    "+CGREG:",
+    "+CEREG:",
+    "+C5GREG:",
+    "+CGEV:",
+    "+CRING",
+    "RING",
+    "+CLIP:",
+    "+CCWA:",
+    "+CMTI:",
+    "+CMT:",
+    "+CDS:",
+    "+CDSI:",
+    "+CBM:",
+    "+CUSD:",
+    "+CTZV:",
+    "+CTZE:",
+    "+CIEV:",
+    "+CSSI:",
+    "+CSSU:",
+    "+PACSP",
+    "+CPIN:",
+    "+STKPCI:",
     // Quectel
-    "RDY", "+QIND:", "+QUSIM:", "+QSTK:", "+QNETDEVSTATUS:", "POWERED DOWN",
-    "+QIURC:", "+QSIMSTAT:",
+    "RDY",
+    "+QIND:",
+    "+QUSIM:",
+    "+QSTK:",
+    "+QNETDEVSTATUS:",
+    "POWERED DOWN",
+    "+QIURC:",
+    "+QSIMSTAT:",
     // ZTE
-    "+ZCONSTAT:", "+ZPSTM:", "+ZEND", "+ZUSIMR:", "+ZDONR:", "+ZPASR:",
+    "+ZCONSTAT:",
+    "+ZPSTM:",
+    "+ZEND",
+    "+ZUSIMR:",
+    "+ZDONR:",
+    "+ZPASR:",
     // Sierra / SIMCom / Telit / others
-    "*SIMDETEC:", "+SIMCARD:", "!PCINFO:", "$QCSIMSTAT:", "SMS DONE", "PB DONE",
-    "+NITZ:", "#QSS:", "+SIM READY", "+CSQN:",
+    "*SIMDETEC:",
+    "+SIMCARD:",
+    "!PCINFO:",
+    "$QCSIMSTAT:",
+    "SMS DONE",
+    "PB DONE",
+    "+NITZ:",
+    "#QSS:",
+    "+SIM READY",
+    "+CSQN:",
 ];
 
 /// Is this line, by its prefix, one of the known unsolicited result codes?
@@ -78,7 +140,9 @@ pub enum Route {
 /// the reply (so `+CREG: 2,1` answers `AT+CREG?` even though `+CREG:` is also a URC);
 /// otherwise a table match is a URC and anything else is a reply line.
 pub fn route(line: &str, in_flight: Option<Option<&str>>) -> Route {
-    let Some(prefix) = in_flight else { return Route::Urc };
+    let Some(prefix) = in_flight else {
+        return Route::Urc;
+    };
     if prefix.is_some_and(|p| strip_prefix_ci(line.trim_start(), p).is_some()) {
         return Route::Reply;
     }
@@ -96,10 +160,16 @@ mod tests {
     #[test]
     fn prefixes_from_commands() {
         assert_eq!(reply_prefix("AT+CREG?").as_deref(), Some("+CREG:"));
-        assert_eq!(reply_prefix("AT^NDISSTATQRY?").as_deref(), Some("^NDISSTATQRY:"));
+        assert_eq!(
+            reply_prefix("AT^NDISSTATQRY?").as_deref(),
+            Some("^NDISSTATQRY:")
+        );
         assert_eq!(reply_prefix("AT^SYSCFGEX?").as_deref(), Some("^SYSCFGEX:"));
         assert_eq!(reply_prefix("at+cops=?").as_deref(), Some("+COPS:"));
-        assert_eq!(reply_prefix("AT+CGDCONT=1,\"IP\",\"x\"").as_deref(), Some("+CGDCONT:"));
+        assert_eq!(
+            reply_prefix("AT+CGDCONT=1,\"IP\",\"x\"").as_deref(),
+            Some("+CGDCONT:")
+        );
         assert_eq!(reply_prefix("AT+CGMI").as_deref(), Some("+CGMI:"));
         assert_eq!(reply_prefix("AT*SIMDETEC?").as_deref(), Some("*SIMDETEC:"));
         assert_eq!(reply_prefix("ATI"), None);
@@ -130,14 +200,23 @@ mod tests {
     #[test]
     fn routing_rule() {
         let creg = reply_prefix("AT+CREG?");
-        assert_eq!(route("+CREG: 2,1,\"00C3\",\"0000001A\"", Some(creg.as_deref())), Route::Reply);
+        assert_eq!(
+            route("+CREG: 2,1,\"00C3\",\"0000001A\"", Some(creg.as_deref())),
+            Route::Reply
+        );
         assert_eq!(route("^RSSI: 20", Some(creg.as_deref())), Route::Urc);
         assert_eq!(route("+CREG: 1", Some(Some("+CGREG:"))), Route::Urc);
         assert_eq!(route("huawei", Some(None)), Route::Reply);
         assert_eq!(route("huawei", None), Route::Urc);
         assert_eq!(route("OK", None), Route::Urc);
         let q = reply_prefix("AT^NDISSTATQRY?");
-        assert_eq!(route("^NDISSTATQRY: 1,,,\"IPV4\"", Some(q.as_deref())), Route::Reply);
-        assert_eq!(route("^NDISSTAT: 0,,,\"IPV4\"", Some(q.as_deref())), Route::Urc);
+        assert_eq!(
+            route("^NDISSTATQRY: 1,,,\"IPV4\"", Some(q.as_deref())),
+            Route::Reply
+        );
+        assert_eq!(
+            route("^NDISSTAT: 0,,,\"IPV4\"", Some(q.as_deref())),
+            Route::Urc
+        );
     }
 }

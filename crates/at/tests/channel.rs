@@ -20,7 +20,10 @@ async fn read_cmd(modem: &mut DuplexStream) -> String {
     let mut b = [0u8; 1];
     loop {
         let n = modem.read(&mut b).await.expect("modem side read");
-        assert_ne!(n, 0, "channel closed its side while the modem waited for a command");
+        assert_ne!(
+            n, 0,
+            "channel closed its side while the modem waited for a command"
+        );
         if b[0] == b'\r' {
             return String::from_utf8(out).expect("command is UTF-8");
         }
@@ -29,7 +32,10 @@ async fn read_cmd(modem: &mut DuplexStream) -> String {
 }
 
 async fn send(modem: &mut DuplexStream, s: &str) {
-    modem.write_all(s.as_bytes()).await.expect("modem side write");
+    modem
+        .write_all(s.as_bytes())
+        .await
+        .expect("modem side write");
 }
 
 #[tokio::test(start_paused = true)]
@@ -84,7 +90,10 @@ async fn garbage_before_reply_does_not_lose_it() {
         // Noise while idle (a modem booting), then noise glued to the reply.
         send(&mut modem, "\0\u{1b}[0m\r\n").await;
         read_cmd(&mut modem).await;
-        modem.write_all(b"\xff\xfe\x00junk\r\n+CSQ: 20,99\r\nOK\r\n").await.unwrap();
+        modem
+            .write_all(b"\xff\xfe\x00junk\r\n+CSQ: 20,99\r\nOK\r\n")
+            .await
+            .unwrap();
         modem
     });
     assert_eq!(urcs.recv().await.unwrap().line, "\u{1b}[0m");
@@ -95,11 +104,22 @@ async fn garbage_before_reply_does_not_lose_it() {
 #[tokio::test(start_paused = true)]
 async fn control_characters_refused_before_writing() {
     let (ch, mut modem) = pair();
-    for bad in ["AT\r+CFUN=0", "AT+CGDCONT=1,\"IP\",\"a\nb\"", "AT\0", "AT\u{1b}"] {
-        assert!(matches!(ch.command(bad, T).await, Err(AtError::InvalidCommand(_))), "{bad:?}");
+    for bad in [
+        "AT\r+CFUN=0",
+        "AT+CGDCONT=1,\"IP\",\"a\nb\"",
+        "AT\0",
+        "AT\u{1b}",
+    ] {
+        assert!(
+            matches!(ch.command(bad, T).await, Err(AtError::InvalidCommand(_))),
+            "{bad:?}"
+        );
     }
     // Redacted form: the error shows only the shown text.
-    let e = ch.command_redacted("AT+CPIN=\"12\r34\"", "AT+CPIN=<pin>", T).await.unwrap_err();
+    let e = ch
+        .command_redacted("AT+CPIN=\"12\r34\"", "AT+CPIN=<pin>", T)
+        .await
+        .unwrap_err();
     assert!(!e.to_string().contains("12"), "{e}");
     // Nothing reached the modem: the first bytes it sees are the next valid command.
     let fake = tokio::spawn(async move {
@@ -121,7 +141,10 @@ async fn never_answering_modem_times_out() {
     let start = tokio::time::Instant::now();
     match ch.command("AT+COPS=?", Duration::from_secs(3)).await {
         Err(AtError::Timeout { command, timeout }) => {
-            assert_eq!((command.as_str(), timeout), ("AT+COPS=?", Duration::from_secs(3)));
+            assert_eq!(
+                (command.as_str(), timeout),
+                ("AT+COPS=?", Duration::from_secs(3))
+            );
         }
         other => panic!("expected timeout, got {other:?}"),
     }
@@ -144,7 +167,10 @@ async fn late_reply_is_not_taken_for_the_next_command() {
         modem
     });
     let mut urcs = ch.urcs();
-    assert!(matches!(ch.command("AT+CSQ", T).await, Err(AtError::Timeout { .. })));
+    assert!(matches!(
+        ch.command("AT+CSQ", T).await,
+        Err(AtError::Timeout { .. })
+    ));
     late_tx.send(()).unwrap();
     let r = ch.command("AT+CGATT?", T).await.unwrap();
     assert_eq!(r.lines, ["+CGATT: 1"]);
@@ -161,7 +187,10 @@ async fn stale_command_given_up_after_drain_window() {
         send(&mut modem, "OK\r\n").await;
         modem
     });
-    assert!(matches!(ch.command("AT+CSQ", T).await, Err(AtError::Timeout { .. })));
+    assert!(matches!(
+        ch.command("AT+CSQ", T).await,
+        Err(AtError::Timeout { .. })
+    ));
     let start = tokio::time::Instant::now();
     ch.command("AT", T).await.unwrap();
     // The second command waited for the drain window, and its own timeout did not run out.
@@ -181,7 +210,8 @@ async fn queued_command_wait_does_not_count_toward_its_timeout() {
         modem
     });
     let slow = ch.clone();
-    let scan = tokio::spawn(async move { slow.command("AT+COPS=?", Duration::from_secs(60)).await });
+    let scan =
+        tokio::spawn(async move { slow.command("AT+COPS=?", Duration::from_secs(60)).await });
     tokio::task::yield_now().await;
     // Queued behind a 30 s scan with only a 1 s timeout of its own: still succeeds.
     let r = ch.command("AT+CSQ", Duration::from_secs(1)).await.unwrap();
@@ -200,7 +230,10 @@ async fn peer_dropped_mid_command_is_port_closed() {
         drop(modem); // unplugged mid-reply
     });
     let start = tokio::time::Instant::now();
-    let e = ch.command("AT+CGDCONT?", Duration::from_secs(10)).await.unwrap_err();
+    let e = ch
+        .command("AT+CGDCONT?", Duration::from_secs(10))
+        .await
+        .unwrap_err();
     assert!(matches!(e, AtError::PortClosed(_)), "{e:?}");
     assert!(start.elapsed() < Duration::from_secs(10));
     assert!(ch.is_closed());
@@ -208,7 +241,10 @@ async fn peer_dropped_mid_command_is_port_closed() {
     assert!(matches!(urcs.recv().await, Err(RecvError::Closed)));
     assert!(matches!(ch.urcs().recv().await, Err(RecvError::Closed)));
     // Every later command fails the same way, at once.
-    assert!(matches!(ch.command("AT", T).await, Err(AtError::PortClosed(_))));
+    assert!(matches!(
+        ch.command("AT", T).await,
+        Err(AtError::PortClosed(_))
+    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -216,7 +252,10 @@ async fn write_to_vanished_port_is_port_closed() {
     let (ch, modem) = pair();
     drop(modem);
     ch.closed().await;
-    assert!(matches!(ch.command("AT", T).await, Err(AtError::PortClosed(_))));
+    assert!(matches!(
+        ch.command("AT", T).await,
+        Err(AtError::PortClosed(_))
+    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -238,7 +277,10 @@ async fn urcs_routed_around_replies() {
     for _ in 0..4 {
         got.push(urcs.recv().await.unwrap().line);
     }
-    assert_eq!(got, ["^RSSI: 20", "+CGREG: 1", "^HCSQ: \"LTE\",1,2,3,4", "RING"]);
+    assert_eq!(
+        got,
+        ["^RSSI: 20", "+CGREG: 1", "^HCSQ: \"LTE\",1,2,3,4", "RING"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -251,12 +293,26 @@ async fn redacted_command_never_shows_the_secret() {
         read_cmd(&mut modem).await; // second one: silent
         modem
     });
-    let e = ch.command_redacted("AT+CPIN=\"4711\"", "AT+CPIN=<pin>", T).await.unwrap_err();
-    let AtError::Cme { ref error, .. } = e else { panic!("{e:?}") };
+    let e = ch
+        .command_redacted("AT+CPIN=\"4711\"", "AT+CPIN=<pin>", T)
+        .await
+        .unwrap_err();
+    let AtError::Cme { ref error, .. } = e else {
+        panic!("{e:?}")
+    };
     assert_eq!(error.kind(), CmeKind::IncorrectPassword);
-    assert!(e.to_string().contains("AT+CPIN=<pin>") && !e.to_string().contains("4711"), "{e}");
-    let e = ch.command_redacted("AT+CPIN=\"4711\"", "AT+CPIN=<pin>", T).await.unwrap_err();
-    assert!(matches!(e, AtError::Timeout { .. }) && !format!("{e} {e:?}").contains("4711"), "{e:?}");
+    assert!(
+        e.to_string().contains("AT+CPIN=<pin>") && !e.to_string().contains("4711"),
+        "{e}"
+    );
+    let e = ch
+        .command_redacted("AT+CPIN=\"4711\"", "AT+CPIN=<pin>", T)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AtError::Timeout { .. }) && !format!("{e} {e:?}").contains("4711"),
+        "{e:?}"
+    );
 }
 
 /// A real pseudo-terminal: `AtChannel::open` on the slave (raw mode via termios), the test
@@ -276,7 +332,9 @@ async fn pty_round_trip_and_hangup() {
             master.read_exact(&mut b).expect("read from pty master");
             buf.push(b[0]);
         }
-        master.write_all(b"AT+CSQ\r\r\n+CSQ: 31,99\r\n\r\nOK\r\n").expect("write to pty master");
+        master
+            .write_all(b"AT+CSQ\r\r\n+CSQ: 31,99\r\n\r\nOK\r\n")
+            .expect("write to pty master");
         let mut rest = [0u8; 64];
         let n = master.read(&mut rest).expect("second command");
         assert!(n > 0);
@@ -285,7 +343,10 @@ async fn pty_round_trip_and_hangup() {
     });
     let r = ch.command("AT+CSQ", Duration::from_secs(5)).await.unwrap();
     assert_eq!(csq(&r).unwrap().rssi_dbm, Some(-51));
-    let e = ch.command("AT+CGATT?", Duration::from_secs(5)).await.unwrap_err();
+    let e = ch
+        .command("AT+CGATT?", Duration::from_secs(5))
+        .await
+        .unwrap_err();
     assert!(matches!(e, AtError::PortClosed(_)), "{e:?}");
     assert_eq!(modem.join().unwrap(), b"AT+CSQ\r");
     assert!(ch.is_closed());
@@ -293,6 +354,20 @@ async fn pty_round_trip_and_hangup() {
 
 #[tokio::test]
 async fn open_missing_device_says_which() {
-    let e = AtChannel::open(std::path::Path::new("/dev/ncmd-test-no-such-tty")).await.unwrap_err();
+    let e = AtChannel::open(std::path::Path::new("/dev/ncmd-test-no-such-tty"))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("/dev/ncmd-test-no-such-tty"), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_last_handle_releases_the_port() {
+    let (ch, mut modem) = pair();
+    let other = ch.clone();
+    drop(ch);
+    assert!(!other.is_closed());
+    drop(other);
+    // Reader task aborted and writer dropped: the modem side sees end of file.
+    let mut b = [0u8; 1];
+    assert_eq!(modem.read(&mut b).await.unwrap(), 0);
 }

@@ -9,9 +9,29 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PREFIXES: &[&str] = &[
-    "", "+CSQ: ", "^HCSQ: ", "+CREG: ", "+CEREG: ", "+C5GREG: ", "+COPS: ", "+CGDCONT: ", "+CGPADDR: ",
-    "+CGCONTRDP: ", "+CGACT: ", "+CGATT: ", "+CPIN: ", "^CPIN: ", "+CPINR: ", "+QPINC: ", "^SYSCFGEX: ",
-    "^NDISSTAT: ", "^NDISSTATQRY: ", "^DHCP: ", "^DHCPV6: ", "^ICCID: ", "+CGMI: ",
+    "",
+    "+CSQ: ",
+    "^HCSQ: ",
+    "+CREG: ",
+    "+CEREG: ",
+    "+C5GREG: ",
+    "+COPS: ",
+    "+CGDCONT: ",
+    "+CGPADDR: ",
+    "+CGCONTRDP: ",
+    "+CGACT: ",
+    "+CGATT: ",
+    "+CPIN: ",
+    "^CPIN: ",
+    "+CPINR: ",
+    "+QPINC: ",
+    "^SYSCFGEX: ",
+    "^NDISSTAT: ",
+    "^NDISSTATQRY: ",
+    "^DHCP: ",
+    "^DHCPV6: ",
+    "^ICCID: ",
+    "+CGMI: ",
 ];
 
 fn hostile_line() -> impl Strategy<Value = String> {
@@ -21,7 +41,13 @@ fn hostile_line() -> impl Strategy<Value = String> {
         any::<String>(),
         any::<bool>(),
     )
-        .prop_map(|(p, body, junk, add_junk)| if add_junk { format!("{p}{body}{junk}") } else { format!("{p}{body}") })
+        .prop_map(|(p, body, junk, add_junk)| {
+            if add_junk {
+                format!("{p}{body}{junk}")
+            } else {
+                format!("{p}{body}")
+            }
+        })
 }
 
 fn run_every_parser<R: Reply + ?Sized>(r: &R) {
@@ -75,11 +101,19 @@ fn urcs() -> impl Strategy<Value = Vec<&'static str>> {
 }
 
 fn exchange() -> impl Strategy<Value = Exchange> {
-    (urcs(), proptest::collection::vec((urcs(), 1u8..16), 0..5), urcs()).prop_map(|(before, reply, before_ok)| Exchange {
-        before,
-        reply: reply.into_iter().map(|(u, cid)| (u, format!("+CGDCONT: {cid},\"IP\",\"apn{cid}\""))).collect(),
-        before_ok,
-    })
+    (
+        urcs(),
+        proptest::collection::vec((urcs(), 1u8..16), 0..5),
+        urcs(),
+    )
+        .prop_map(|(before, reply, before_ok)| Exchange {
+            before,
+            reply: reply
+                .into_iter()
+                .map(|(u, cid)| (u, format!("+CGDCONT: {cid},\"IP\",\"apn{cid}\"")))
+                .collect(),
+            before_ok,
+        })
 }
 
 fn eol() -> impl Strategy<Value = &'static str> {

@@ -32,7 +32,10 @@ impl Subscriber for Capture {
     fn record(&self, _: &Id, _: &Record<'_>) {}
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
-        let mut log = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut log = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         event.record(&mut Fields(&mut log));
     }
     fn enter(&self, _: &Id) {}
@@ -47,7 +50,11 @@ async fn pin_never_in_the_trace() {
     let ch = AtChannel::new(client);
     let _fake = tokio::spawn(async move {
         let mut buf = [0u8; 64];
-        for reply in ["AT+CPIN=\"4711\"\r\r\nOK\r\n", "AT+CPIN=\"4711\"\r\r\n+CME ERROR: 16\r\n", "+CSQ: 1,1\r\nOK\r\n"] {
+        for reply in [
+            "AT+CPIN=\"4711\"\r\r\nOK\r\n",
+            "AT+CPIN=\"4711\"\r\r\n+CME ERROR: 16\r\n",
+            "+CSQ: 1,1\r\nOK\r\n",
+        ] {
             let n = modem.read(&mut buf).await.expect("read");
             assert!(n > 0);
             modem.write_all(reply.as_bytes()).await.expect("write");
@@ -55,12 +62,27 @@ async fn pin_never_in_the_trace() {
         modem
     });
     let t = Duration::from_secs(1);
-    ch.command_redacted("AT+CPIN=\"4711\"", "AT+CPIN=<pin>", t).await.expect("first unlock");
-    assert!(ch.command_redacted("AT+CPIN=\"4711\"", "AT+CPIN=<pin>", t).await.is_err());
+    ch.command_redacted("AT+CPIN=\"4711\"", "AT+CPIN=<pin>", t)
+        .await
+        .expect("first unlock");
+    assert!(ch
+        .command_redacted("AT+CPIN=\"4711\"", "AT+CPIN=<pin>", t)
+        .await
+        .is_err());
     ch.command("AT+CSQ", t).await.expect("csq");
-    let log = capture.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-    assert!(!log.contains("4711"), "secret leaked into the trace:\n{log}");
+    let log = capture
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    assert!(
+        !log.contains("4711"),
+        "secret leaked into the trace:\n{log}"
+    );
     assert!(log.contains("-> AT+CPIN=<pin>"), "{log}");
     assert!(log.contains("<- (echo) AT+CPIN=<pin>"), "{log}");
-    assert!(log.contains("-> AT+CSQ") && log.contains("<- +CSQ: 1,1"), "{log}");
+    assert!(
+        log.contains("-> AT+CSQ") && log.contains("<- +CSQ: 1,1"),
+        "{log}"
+    );
 }

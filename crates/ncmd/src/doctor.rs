@@ -39,7 +39,10 @@ pub async fn run(args: DoctorArgs) -> Result<(), crate::Error> {
         }
         None => (ncmd_usb::discover(&args.sysfs_root)?, Vec::new()),
     };
-    let mut ctx = DoctorContext::default();
+    let mut ctx = DoctorContext { input_notes: notes.clone(), ..Default::default() };
+    if std::path::Path::new("/sbin/apk").exists() || std::path::Path::new("/usr/bin/apk").exists() {
+        ctx.installer = ncmd_usb::Installer::Apk;
+    }
     if let Ok(cfg) = ncmd_config::load(&args.config) {
         ctx.configured = cfg.specs.iter().map(|s| ConfiguredIface::check(s.interface(), &s.device)).collect();
     }
@@ -55,13 +58,8 @@ pub async fn run(args: DoctorArgs) -> Result<(), crate::Error> {
         report = ncmd_usb::diagnose(&devices, &ctx);
     }
     if args.json {
-        let mut v = serde_json::to_value(&report)?;
-        v["notes"] = serde_json::json!(notes);
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        for n in &notes {
-            println!("note: {n}");
-        }
         print!("{}", ncmd_usb::render(&report));
     }
     Ok(())

@@ -26,7 +26,8 @@ pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemSta
     st.modem.imei = q("AT+CGSN").await.and_then(|r| parse::info_value(&r, "+CGSN:"));
     let profiles = crate::modem::profiles();
     let selected = st.modem.manufacturer.as_deref().and_then(|m| profiles.select(m, st.modem.model.as_deref(), None).ok());
-    st.modem.profile = selected.as_ref().map(|s| s.key.to_string());
+    st.modem.profile = selected.as_ref().map(|s| s.key.to_string()).or_else(|| profiles.get("generic").map(|_| "generic".to_string()));
+    let vendor = selected.map(|s| s.profile).or_else(|| profiles.get("generic"));
 
     fill_sim(chan, timeout, &mut st).await;
     if st.sim.state.as_deref() == Some("ready") {
@@ -38,8 +39,8 @@ pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemSta
             st.pdp = list.into_iter().map(|c| Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
         }
     }
-    if let Some(sel) = &selected {
-        crate::modem::fill_vendor(chan, timeout, sel.profile, &mut st).await;
+    if let Some(profile) = vendor {
+        crate::modem::fill_vendor(chan, timeout, profile, &mut st).await;
     }
     st
 }
@@ -144,12 +145,14 @@ pub async fn fill_radio(chan: &AtChannel, timeout: Duration, st: &mut ModemStatu
     }
     match chan.command("AT^HCSQ?", timeout).await.ok().and_then(|r| parse::hcsq(&r).ok()) {
         Some(h) => {
-            st.signal.rssi_dbm = h.rssi_dbm;
-            st.signal.rsrp_dbm = h.rsrp_dbm;
-            st.signal.rsrq_db = h.rsrq_db;
-            st.signal.sinr_db = h.sinr_db;
-            st.signal.rscp_dbm = h.rscp_dbm;
-            st.signal.ecio_db = h.ecio_db;
+            // Huawei's steps are 0.2/0.5 dB: one decimal keeps every value exact.
+            let r = |v: Option<f64>| v.map(|x| (x * 10.0).round() / 10.0);
+            st.signal.rssi_dbm = r(h.rssi_dbm);
+            st.signal.rsrp_dbm = r(h.rsrp_dbm);
+            st.signal.rsrq_db = r(h.rsrq_db);
+            st.signal.sinr_db = r(h.sinr_db);
+            st.signal.rscp_dbm = r(h.rscp_dbm);
+            st.signal.ecio_db = r(h.ecio_db);
         }
         None => {
             if let Some(c) = chan.command("AT+CSQ", timeout).await.ok().and_then(|r| parse::csq(&r).ok()) {

@@ -159,7 +159,6 @@ impl AtModem {
 
 impl Modem for AtModem {
     async fn identify(&mut self) -> Result<String, Failure> {
-        let getinfo = |e: ModemError| Failure::new(Code::GetinfoFailed, format!("Failed to get modem information: {e}"));
         // A booting modem may answer garbage or nothing: retry until the step's deadline.
         let cgmi = loop {
             let _ = self.chan.command("ATE0", CMD_TIMEOUT).await;
@@ -177,9 +176,17 @@ impl Modem for AtModem {
         let cgmm = self.query("AT+CGMM").await.ok().and_then(|r| parse::info_value(&r, "+CGMM:"));
         let _ = self.query("AT+CMEE=1").await;
         let profiles = profiles();
-        let selected = profiles.select(&cgmi, cgmm.as_deref(), None).map_err(|e| Failure::new(Code::UnsupportedModem, format!("Unsupported modem: {e}")))?;
-        let key = selected.key.to_string();
-        let profile = selected.profile.clone();
+        let (key, profile) = match profiles.select(&cgmi, cgmm.as_deref(), None) {
+            Ok(s) => (s.key.to_string(), s.profile.clone()),
+            // No vendor entry: standard 3GPP commands still dial most modems.
+            Err(e) => match profiles.get("generic") {
+                Some(p) => {
+                    tracing::warn!("{e}; trying the generic 3GPP profile");
+                    ("generic".to_string(), p.clone())
+                }
+                None => return Err(Failure::new(Code::UnsupportedModem, format!("Unsupported modem: {e}"))),
+            },
+        };
         if let Some(auth) = self.spec.auth {
             match profile.auth_value(auth.as_str()) {
                 Some(v) => self.vars = self.vars.clone().set(Var::Auth, v),
@@ -187,7 +194,6 @@ impl Modem for AtModem {
             }
         }
         self.profile = Some((key.clone(), profile));
-        let _ = getinfo;
         Ok(key)
     }
 

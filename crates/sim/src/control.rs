@@ -34,7 +34,12 @@ pub fn parse(line: &str) -> Result<Request, String> {
         ("stats", None) => Request::Stats,
         ("state", None) => Request::State,
         ("help", None) => Request::Help,
-        _ => return Err(format!("unknown command '{}'; commands: fault NAME, stats, state, help", line.trim())),
+        _ => {
+            return Err(format!(
+                "unknown command '{}'; commands: fault NAME, stats, state, help",
+                line.trim()
+            ))
+        }
     };
     if words.next().is_some() {
         return Err(format!("too many words in '{}'", line.trim()));

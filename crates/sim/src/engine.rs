@@ -157,7 +157,12 @@ impl Engine {
         {
             let mut modem = engine.shared.modem();
             for f in faults.iter().filter(|f| f.after.is_zero()) {
-                early.extend(modem.fault(f.fault).into_iter().filter(|e| !matches!(e, Effect::Urc(_))));
+                early.extend(
+                    modem
+                        .fault(f.fault)
+                        .into_iter()
+                        .filter(|e| !matches!(e, Effect::Urc(_))),
+                );
             }
             early.extend(modem.boot());
         }
@@ -262,15 +267,20 @@ impl Engine {
         if self.in_flight.is_some() || self.pty.is_none() {
             return;
         }
-        let Some(line) = self.pending.pop_front() else { return };
+        let Some(line) = self.pending.pop_front() else {
+            return;
+        };
         let mut modem = self.shared.modem();
         if modem.hung() {
             return;
         }
         let reply = modem.command(&line);
         drop(modem);
-        self.in_flight =
-            Some(InFlight { due: Instant::now() + reply.delay, bytes: reply.bytes, effects: reply.effects });
+        self.in_flight = Some(InFlight {
+            due: Instant::now() + reply.delay,
+            bytes: reply.bytes,
+            effects: reply.effects,
+        });
     }
 
     fn fire_due(&mut self) {
@@ -284,8 +294,14 @@ impl Engine {
                 self.apply(f.effects);
             }
         }
-        while self.timers.peek().is_some_and(|Reverse((t, _, _))| *t <= now) {
-            let Some(Reverse((_, _, kind))) = self.timers.pop() else { break };
+        while self
+            .timers
+            .peek()
+            .is_some_and(|Reverse((t, _, _))| *t <= now)
+        {
+            let Some(Reverse((_, _, kind))) = self.timers.pop() else {
+                break;
+            };
             match kind {
                 TimerKind::Modem(key) => {
                     if let Some(t) = self.timed.get_mut(key).and_then(Option::take) {
@@ -307,28 +323,40 @@ impl Engine {
 
     /// Frees event slots once nothing refers to them.
     fn compact_slots(&mut self) {
-        if self.timers.iter().all(|Reverse((_, _, k))| !matches!(k, TimerKind::Modem(..))) {
+        if self
+            .timers
+            .iter()
+            .all(|Reverse((_, _, k))| !matches!(k, TimerKind::Modem(..)))
+        {
             self.timed.clear();
         }
     }
 
     fn tick(&mut self, now: Instant) {
-        self.ticks += 1;
         self.schedule(now + TICK, TimerKind::Tick);
+        self.ticks += 1;
+        let signal_due = self.ticks == SIGNAL_TICKS;
+        if signal_due {
+            self.ticks = 0;
+        }
         let (hung, garbage, urcs) = {
             let m = self.shared.modem();
-            let urcs = if self.ticks % SIGNAL_TICKS == 0 { m.periodic_urcs() } else { Vec::new() };
+            let urcs = if signal_due {
+                m.periodic_urcs()
+            } else {
+                Vec::new()
+            };
             (m.hung(), m.garbage(), urcs)
         };
         if hung || self.pty.is_none() {
             return;
         }
-        if garbage && self.rng.next() % 2 == 0 {
+        if garbage && self.rng.next() & 1 == 0 {
             let len = 1 + (self.rng.next() % 24) as usize;
             let bytes: Vec<u8> = (0..len)
                 .map(|_| {
                     let r = self.rng.next();
-                    if r % 4 == 0 {
+                    if r & 3 == 0 {
                         0
                     } else {
                         (r >> 8) as u8

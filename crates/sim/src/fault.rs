@@ -79,7 +79,10 @@ impl Fault {
 
     /// The fault's name as written on the command line.
     pub fn name(self) -> &'static str {
-        NAMES.iter().find(|(f, _)| *f == self).map_or("?", |(_, n)| n)
+        NAMES
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("?", |(_, n)| n)
     }
 }
 
@@ -102,12 +105,14 @@ impl FromStr for Fault {
     type Err = FaultParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let want = s.trim().to_ascii_lowercase();
-        NAMES.iter().find(|(_, n)| *n == want).map(|(f, _)| *f).ok_or_else(|| {
-            FaultParseError::Unknown {
+        NAMES
+            .iter()
+            .find(|(_, n)| *n == want)
+            .map(|(f, _)| *f)
+            .ok_or_else(|| FaultParseError::Unknown {
                 name: s.trim().to_string(),
                 known: Fault::names().collect::<Vec<_>>().join(", "),
-            }
-        })
+            })
     }
 }
 
@@ -134,7 +139,10 @@ impl FromStr for FaultAt {
                 .parse::<f64>()
                 .ok()
                 .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-                .ok_or_else(|| FaultParseError::BadDelay { spec: s.to_string(), text: d.to_string() })?,
+                .ok_or_else(|| FaultParseError::BadDelay {
+                    spec: s.to_string(),
+                    text: d.to_string(),
+                })?,
         };
         Ok(FaultAt { fault, after })
     }
@@ -165,7 +173,10 @@ mod tests {
         assert_eq!(f.after, Duration::from_millis(2500));
         let f: FaultAt = "HANG".parse().expect("parses");
         assert_eq!((f.fault, f.after), (Fault::Hang, Duration::ZERO));
-        assert!(matches!("reset@-1".parse::<FaultAt>(), Err(FaultParseError::BadDelay { .. })));
+        assert!(matches!(
+            "reset@-1".parse::<FaultAt>(),
+            Err(FaultParseError::BadDelay { .. })
+        ));
         let err = "melt".parse::<FaultAt>().expect_err("unknown");
         assert!(err.to_string().contains("pin-required"), "{err}");
     }

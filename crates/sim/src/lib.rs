@@ -81,7 +81,10 @@ pub enum SimError {
     #[error("cannot start the simulated port: {0}")]
     Pty(#[from] pty::PtyError),
     #[error("cannot open the control socket {path}: {source}; check the directory exists and no other simulator uses it")]
-    Control { path: PathBuf, source: std::io::Error },
+    Control {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot set up the simulated data link: {0}")]
     DataLink(#[from] datalink::DataLinkError),
 }
@@ -104,10 +107,11 @@ pub struct Simulator {
 impl Simulator {
     /// Creates the port (and data link, control socket) and boots the modem.
     pub async fn start(opts: SimOptions) -> Result<Simulator, SimError> {
-        let personality = personality::find(&opts.vendor).ok_or_else(|| SimError::UnknownVendor {
-            name: opts.vendor.clone(),
-            known: vendors().join(", "),
-        })?;
+        let personality =
+            personality::find(&opts.vendor).ok_or_else(|| SimError::UnknownVendor {
+                name: opts.vendor.clone(),
+                known: vendors().join(", "),
+            })?;
         if !opts.latency_scale.is_finite() || opts.latency_scale < 0.0 {
             return Err(SimError::BadLatencyScale(opts.latency_scale));
         }
@@ -130,7 +134,11 @@ impl Simulator {
                     dns: info.dns.clone(),
                 };
                 let (tx, rx) = mpsc::unbounded_channel();
-                (Some(tx), Some((tokio::spawn(datalink_task(dl, rx)), info)), ip)
+                (
+                    Some(tx),
+                    Some((tokio::spawn(datalink_task(dl, rx)), info)),
+                    ip,
+                )
             }
             None => (None, None, modem::IpConfig::default()),
         };
@@ -142,8 +150,14 @@ impl Simulator {
             ip,
         });
         let (tx, rx) = mpsc::unbounded_channel();
-        let (engine, shared) =
-            Engine::start(modem, rx, opts.tty_link.clone(), dl_tx, &opts.faults, opts.seed)?;
+        let (engine, shared) = Engine::start(
+            modem,
+            rx,
+            opts.tty_link.clone(),
+            dl_tx,
+            &opts.faults,
+            opts.seed,
+        )?;
         let control = match &opts.control {
             Some(path) => {
                 let listener = bind_control(path)?;
@@ -154,12 +168,37 @@ impl Simulator {
         };
         let engine = tokio::spawn(engine.run());
         tracing::info!(vendor = personality.name, tty = %shared.slave().display(), "simulated modem started");
-        Ok(Simulator { shared, tx, engine, control, datalink, link: opts.tty_link })
+        Ok(Simulator {
+            shared,
+            tx,
+            engine,
+            control,
+            datalink,
+            link: opts.tty_link,
+        })
     }
 
     /// The path a client opens: the link if one was asked for, else the pty slave.
     pub fn tty_path(&self) -> PathBuf {
         self.link.clone().unwrap_or_else(|| self.shared.slave())
+    }
+
+    /// The line `ncmd sim` prints first on stdout: the tty path, or with a data link
+    /// one JSON object `{"tty","netns","interface","ipv4","gateway","ping_target"}`.
+    pub fn ready_line(&self) -> String {
+        let tty = self.tty_path();
+        match &self.datalink {
+            None => tty.display().to_string(),
+            Some((_, i)) => serde_json::json!({
+                "tty": tty,
+                "netns": i.netns,
+                "interface": i.ifname,
+                "ipv4": i.ipv4,
+                "gateway": i.gateway,
+                "ping_target": i.ping_target,
+            })
+            .to_string(),
+        }
     }
 
     /// Injects a fault now.
@@ -185,7 +224,8 @@ impl Simulator {
 
     /// Runs until Ctrl-C or SIGTERM, then shuts down.
     pub async fn run_until_shutdown(self) {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let sigterm = async {
             match term.as_mut() {
                 Some(s) => {
@@ -226,7 +266,10 @@ fn bind_control(path: &Path) -> Result<tokio::net::UnixListener, SimError> {
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
         let _ = std::fs::remove_file(path);
     }
-    tokio::net::UnixListener::bind(path).map_err(|source| SimError::Control { path: path.to_path_buf(), source })
+    tokio::net::UnixListener::bind(path).map_err(|source| SimError::Control {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Applies carrier and black-hole changes in order; destroys the link at the end.

@@ -173,7 +173,11 @@ fn parse_args(chars: &[char], start: usize) -> Result<(Vec<Arg>, usize), ParseEr
 }
 
 fn finish_arg(text: String, quoted: bool) -> Arg {
-    let text = if quoted { text } else { text.trim().to_string() };
+    let text = if quoted {
+        text
+    } else {
+        text.trim().to_string()
+    };
     Arg { text, quoted }
 }
 
@@ -185,7 +189,10 @@ fn parse_basic(chars: &[char], start: usize) -> Result<(Command, usize), ParseEr
         name.push('&');
         i += 1;
     }
-    let letter = chars.get(i).filter(|c| c.is_ascii_alphabetic()).ok_or(ParseError::Syntax)?;
+    let letter = chars
+        .get(i)
+        .filter(|c| c.is_ascii_alphabetic())
+        .ok_or(ParseError::Syntax)?;
     name.push(letter.to_ascii_uppercase());
     i += 1;
     let mut digits = String::new();
@@ -208,7 +215,10 @@ fn parse_basic(chars: &[char], start: usize) -> Result<(Command, usize), ParseEr
                     v.push(chars[i]);
                     i += 1;
                 }
-                Kind::Set(vec![Arg { text: v, quoted: false }])
+                Kind::Set(vec![Arg {
+                    text: v,
+                    quoted: false,
+                }])
             }
             _ => Kind::Exec,
         };
@@ -217,7 +227,10 @@ fn parse_basic(chars: &[char], start: usize) -> Result<(Command, usize), ParseEr
     let kind = if digits.is_empty() {
         Kind::Exec
     } else {
-        Kind::Set(vec![Arg { text: digits, quoted: false }])
+        Kind::Set(vec![Arg {
+            text: digits,
+            quoted: false,
+        }])
     };
     Ok((Command { name, kind }, i))
 }
@@ -276,7 +289,11 @@ pub fn redact_line(line: &str) -> String {
                     .iter()
                     .enumerate()
                     .map(|(i, a)| {
-                        let hide = secret.map_or(true, |s| s.contains(&i)) && !a.text.is_empty();
+                        let hide = !a.text.is_empty()
+                            && match secret {
+                                None => true,
+                                Some(s) => s.contains(&i),
+                            };
                         let text = if hide { "***" } else { a.text.as_str() };
                         if a.quoted {
                             format!("\"{text}\"")
@@ -350,7 +367,10 @@ mod tests {
     #[test]
     fn redaction_hides_secrets_only() {
         assert_eq!(redact_line(r#"AT+CPIN="1234""#), r#"AT+CPIN="***""#);
-        assert_eq!(redact_line(r#"at+cpin="12345678","4321""#), r#"AT+CPIN="***","***""#);
+        assert_eq!(
+            redact_line(r#"at+cpin="12345678","4321""#),
+            r#"AT+CPIN="***","***""#
+        );
         assert_eq!(
             redact_line(r#"AT^NDISDUP=1,1,"internet","user","secret",2"#),
             r#"AT^NDISDUP=1,1,"internet","***","***",2"#

@@ -16,7 +16,7 @@ use crate::fault::Fault;
 use crate::matcher::{parse_line, redact_line, Command, Kind, ParseError};
 use crate::overlay::Overlay;
 use crate::personality::{
-    Action, ConnUrcs, DialStyle, ModeStyle, PdpStyle, PinCounterStyle, Personality, Unknown,
+    Action, ConnUrcs, DialStyle, ModeStyle, PdpStyle, Personality, PinCounterStyle, Unknown,
 };
 
 const PIN_TRIES: u8 = 3;
@@ -142,7 +142,6 @@ pub enum Event {
     SimReady,
     Registered,
     DialDone(u32),
-    Attached,
 }
 
 /// An event stamped with the boot generation that scheduled it (stale after a reset).
@@ -211,15 +210,27 @@ struct Answer {
 }
 
 fn ok(delay: Duration) -> Answer {
-    Answer { lines: Vec::new(), fin: Final::Ok, delay }
+    Answer {
+        lines: Vec::new(),
+        fin: Final::Ok,
+        delay,
+    }
 }
 
 fn info(line: String, delay: Duration) -> Answer {
-    Answer { lines: vec![line], fin: Final::Ok, delay }
+    Answer {
+        lines: vec![line],
+        fin: Final::Ok,
+        delay,
+    }
 }
 
 fn cme(code: u16) -> Answer {
-    Answer { lines: Vec::new(), fin: Final::Cme(code), delay: latency::SIMPLE }
+    Answer {
+        lines: Vec::new(),
+        fin: Final::Cme(code),
+        delay: latency::SIMPLE,
+    }
 }
 
 /// CME error codes used (3GPP TS 27.007 §9.2).
@@ -314,7 +325,15 @@ impl Modem {
     /// A powered-off modem; call `boot` to start it.
     pub fn new(cfg: Config) -> Modem {
         let mut pdp = BTreeMap::new();
-        pdp.insert(1, Pdp { pdp_type: "IP".into(), apn: String::new(), auth: 0, has_credentials: false });
+        pdp.insert(
+            1,
+            Pdp {
+                pdp_type: "IP".into(),
+                apn: String::new(),
+                auth: 0,
+                has_credentials: false,
+            },
+        );
         let pin = cfg.pin.clone();
         Modem {
             cfg,
@@ -361,7 +380,13 @@ impl Modem {
     }
 
     fn after(&self, d: Duration, event: Event) -> Effect {
-        Effect::After(self.scaled(d), Timed { generation: self.generation, event })
+        Effect::After(
+            self.scaled(d),
+            Timed {
+                generation: self.generation,
+                event,
+            },
+        )
     }
 
     /// Powers the modem on with fresh volatile state; NV settings and counters stay.
@@ -380,8 +405,13 @@ impl Modem {
         self.conn = Conn::Disconnected;
         self.stats.connected = false;
         self.sim = self.sim_at_power_on();
-        let mut fx: Vec<Effect> =
-            self.cfg.personality.boot_urcs.iter().map(|u| Effect::Urc(u.to_string())).collect();
+        let mut fx: Vec<Effect> = self
+            .cfg
+            .personality
+            .boot_urcs
+            .iter()
+            .map(|u| Effect::Urc(u.to_string()))
+            .collect();
         self.update_registration(&mut fx);
         fx
     }
@@ -427,8 +457,16 @@ impl Modem {
             attached: self.attached,
             connection: self.conn,
             pdp: self.pdp.clone(),
-            modes: self.modes.iter().map(|(k, v)| (format!("{k:?}"), v.clone())).collect(),
-            faults: faults.iter().filter(|(on, _)| *on).map(|(_, f)| f.name()).collect(),
+            modes: self
+                .modes
+                .iter()
+                .map(|(k, v)| (format!("{k:?}"), v.clone()))
+                .collect(),
+            faults: faults
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, f)| f.name())
+                .collect(),
         }
     }
 
@@ -472,25 +510,42 @@ impl Modem {
     /// Handles one received command line (terminator stripped).
     pub fn command(&mut self, line: &str) -> Reply {
         let logged = redact_line(line);
+        tracing::debug!(command = %logged, "simulated modem received");
         if !logged.is_empty() {
             self.stats.commands.push(logged);
         }
-        let extra = if self.slow { latency::SLOW } else { Duration::ZERO };
+        let extra = if self.slow {
+            latency::SLOW
+        } else {
+            Duration::ZERO
+        };
         if let Some(lines) = self.cfg.overlay.reply(line) {
             let mut bytes = Vec::new();
             for l in lines {
                 bytes.extend_from_slice(format!("\r\n{l}\r\n").as_bytes());
             }
-            return Reply { bytes, delay: self.scaled(latency::SIMPLE) + extra, effects: Vec::new() };
+            return Reply {
+                bytes,
+                delay: self.scaled(latency::SIMPLE) + extra,
+                effects: Vec::new(),
+            };
         }
         let cmds = match parse_line(line) {
             Ok(c) => c,
             Err(ParseError::NotAt) => {
-                return Reply { bytes: Vec::new(), delay: Duration::ZERO, effects: Vec::new() }
+                return Reply {
+                    bytes: Vec::new(),
+                    delay: Duration::ZERO,
+                    effects: Vec::new(),
+                }
             }
             Err(ParseError::Syntax) => {
                 let bytes = self.render(&[], Final::Error);
-                return Reply { bytes, delay: self.scaled(latency::SIMPLE) + extra, effects: Vec::new() };
+                return Reply {
+                    bytes,
+                    delay: self.scaled(latency::SIMPLE) + extra,
+                    effects: Vec::new(),
+                };
             }
         };
         let mut lines = Vec::new();
@@ -507,7 +562,11 @@ impl Modem {
             }
         }
         self.stats.connected = matches!(self.conn, Conn::Connected(_));
-        Reply { bytes: self.render(&lines, fin), delay: self.scaled(delay) + extra, effects: fx }
+        Reply {
+            bytes: self.render(&lines, fin),
+            delay: self.scaled(delay) + extra,
+            effects: fx,
+        }
     }
 
     fn render(&self, lines: &[String], fin: Final) -> Vec<u8> {
@@ -534,7 +593,11 @@ impl Modem {
             Unknown::NotSupport => Final::NotSupport,
             Unknown::Error => Final::Error,
         };
-        Answer { lines: Vec::new(), fin, delay: latency::SIMPLE }
+        Answer {
+            lines: Vec::new(),
+            fin,
+            delay: latency::SIMPLE,
+        }
     }
 
     fn execute(&mut self, cmd: &Command, fx: &mut Vec<Effect>) -> Answer {
@@ -658,7 +721,7 @@ impl Modem {
             (Action::Cgcontrdp, Kind::Exec | Kind::Set(_)) => {
                 let ip = &self.cfg.ip;
                 let lines = match self.conn {
-                    Conn::Connected(c) if cmd.num(0).map_or(true, |want| want == c) => {
+                    Conn::Connected(c) if cmd.num(0).is_none() || cmd.num(0) == Some(c) => {
                         let apn = self.pdp.get(&c).map(|p| p.apn.clone()).unwrap_or_default();
                         let mask = prefix_mask(ip.prefix_len);
                         let dns = |i: usize| ip.dns.get(i).map(|d| d.to_string()).unwrap_or_default();
@@ -776,10 +839,17 @@ impl Modem {
                 format!("+CPINR: SIM PUK,{puk},{PUK_TRIES}"),
             ],
             PinCounterStyle::Qpinc => {
-                vec![format!("+QPINC: \"SC\",{pin},{puk}"), "+QPINC: \"P2\",3,10".to_string()]
+                vec![
+                    format!("+QPINC: \"SC\",{pin},{puk}"),
+                    "+QPINC: \"P2\",3,10".to_string(),
+                ]
             }
         };
-        Answer { lines, fin: Final::Ok, delay: latency::QUERY }
+        Answer {
+            lines,
+            fin: Final::Ok,
+            delay: latency::QUERY,
+        }
     }
 
     fn online(&self) -> bool {
@@ -787,7 +857,9 @@ impl Modem {
     }
 
     fn cfun_set(&mut self, cmd: &Command, fx: &mut Vec<Effect>) -> Answer {
-        let Some(level) = cmd.num(0) else { return cme(code::BAD_PARAMS) };
+        let Some(level) = cmd.num(0) else {
+            return cme(code::BAD_PARAMS);
+        };
         let level = level as u8;
         let mode_level = self.cfg.personality.cfun_mode_levels.contains(&level);
         if !matches!(level, 0 | 1 | 4) && !mode_level {
@@ -899,7 +971,10 @@ impl Modem {
     fn cgatt(&mut self, cmd: &Command, fx: &mut Vec<Effect>) -> Answer {
         let dials = self.cfg.personality.attach_dials;
         match &cmd.kind {
-            Kind::Read => info(format!("+CGATT: {}", u8::from(self.attached)), latency::QUERY),
+            Kind::Read => info(
+                format!("+CGATT: {}", u8::from(self.attached)),
+                latency::QUERY,
+            ),
             Kind::Test => info("+CGATT: (0,1)".into(), latency::QUERY),
             Kind::Set(_) => match cmd.num(0) {
                 Some(1) if self.reg != RegState::Home => cme(code::NO_SERVICE),
@@ -930,9 +1005,18 @@ impl Modem {
                 let lines = self
                     .pdp
                     .iter()
-                    .map(|(cid, p)| format!("{name}: {cid},\"{}\",\"{}\",\"0.0.0.0\",0,0", p.pdp_type, p.apn))
+                    .map(|(cid, p)| {
+                        format!(
+                            "{name}: {cid},\"{}\",\"{}\",\"0.0.0.0\",0,0",
+                            p.pdp_type, p.apn
+                        )
+                    })
                     .collect();
-                Answer { lines, fin: Final::Ok, delay: q }
+                Answer {
+                    lines,
+                    fin: Final::Ok,
+                    delay: q,
+                }
             }
             (Kind::Test, PdpStyle::Cgdcont) => Answer {
                 lines: ["IP", "IPV6", "IPV4V6"]
@@ -943,7 +1027,9 @@ impl Modem {
                 delay: q,
             },
             (Kind::Set(_), PdpStyle::Qicsgp) if cmd.arg(1).is_none() => {
-                let Some(cid) = cmd.num(0) else { return cme(code::BAD_PARAMS) };
+                let Some(cid) = cmd.num(0) else {
+                    return cme(code::BAD_PARAMS);
+                };
                 let (ctx, apn, auth) = match self.pdp.get(&cid) {
                     Some(p) => (context_type(&p.pdp_type), p.apn.clone(), p.auth),
                     None => (1, String::new(), 0),
@@ -965,7 +1051,8 @@ impl Modem {
             auth: 0,
             has_credentials: false,
         });
-        let valid_type = |t: &str| matches!(t.to_ascii_uppercase().as_str(), "IP" | "IPV6" | "IPV4V6");
+        let valid_type =
+            |t: &str| matches!(t.to_ascii_uppercase().as_str(), "IP" | "IPV6" | "IPV4V6");
         match style {
             PdpStyle::Cgdcont | PdpStyle::Zgdcont => {
                 if cmd.arg(1).is_none() {
@@ -1016,7 +1103,10 @@ impl Modem {
             ModeStyle::Syscfgex | ModeStyle::Selrat => "00",
             ModeStyle::QcfgNwscan | ModeStyle::Modeselect | ModeStyle::Changeallpath => "0",
         };
-        self.modes.get(&style).cloned().unwrap_or_else(|| default.to_string())
+        self.modes
+            .get(&style)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
     }
 
     fn mode_cmd(&mut self, style: ModeStyle, cmd: &Command) -> Answer {
@@ -1024,11 +1114,13 @@ impl Modem {
         let value = self.mode_value(style);
         // Read forms.
         let read = match (style, &cmd.kind) {
-            (ModeStyle::Syscfgex, Kind::Read) => {
-                Some(format!("^SYSCFGEX: \"{value}\",3FFFFFFF,1,2,7FFFFFFFFFFFFFFF"))
-            }
+            (ModeStyle::Syscfgex, Kind::Read) => Some(format!(
+                "^SYSCFGEX: \"{value}\",3FFFFFFF,1,2,7FFFFFFFFFFFFFFF"
+            )),
             (ModeStyle::Syscfgex, Kind::Test) => Some(SYSCFGEX_TEST.to_string()),
-            (ModeStyle::Selrat, Kind::Read) => Some(format!("!SELRAT: {value}, {}", selrat_name(&value))),
+            (ModeStyle::Selrat, Kind::Read) => {
+                Some(format!("!SELRAT: {value}, {}", selrat_name(&value)))
+            }
             (ModeStyle::QcfgNwscan, Kind::Set(a)) if a.len() == 1 => {
                 if !cmd.text(0).eq_ignore_ascii_case("nwscanmode") {
                     return cme(code::BAD_PARAMS);
@@ -1047,8 +1139,11 @@ impl Modem {
         let new = match style {
             ModeStyle::Syscfgex => {
                 let acq = cmd.text(0).to_string();
-                let pairs_ok = acq.len() % 2 == 0
-                    && acq.as_bytes().chunks(2).all(|c| matches!(c, b"00" | b"01" | b"02" | b"03" | b"99"));
+                let pairs_ok = acq.len() & 1 == 0
+                    && acq
+                        .as_bytes()
+                        .chunks(2)
+                        .all(|c| matches!(c, b"00" | b"01" | b"02" | b"03" | b"99"));
                 if acq.is_empty() || !pairs_ok {
                     return cme(code::BAD_PARAMS);
                 }
@@ -1084,14 +1179,25 @@ impl Modem {
             (Kind::Read, DialStyle::ActSync | DialStyle::ActAsync) => {
                 let name = cmd.name.as_str();
                 let lines = match name {
-                    "*ENAP" => vec![format!("*ENAP: {}", u8::from(matches!(self.conn, Conn::Connected(_))))],
+                    "*ENAP" => vec![format!(
+                        "*ENAP: {}",
+                        u8::from(matches!(self.conn, Conn::Connected(_)))
+                    )],
                     "+QNETDEVCTL" => match self.conn {
                         Conn::Connected(c) => vec![format!("+QNETDEVCTL: 1,{c},1,1")],
                         _ => vec!["+QNETDEVCTL: 0,1,1,0".to_string()],
                     },
-                    _ => self.pdp.keys().map(|&c| format!("{name}: {c},{}", u8::from(active(c)))).collect(),
+                    _ => self
+                        .pdp
+                        .keys()
+                        .map(|&c| format!("{name}: {c},{}", u8::from(active(c))))
+                        .collect(),
                 };
-                Answer { lines, fin: Final::Ok, delay: q }
+                Answer {
+                    lines,
+                    fin: Final::Ok,
+                    delay: q,
+                }
             }
             (Kind::Test, DialStyle::ActSync | DialStyle::ActAsync) => {
                 info(format!("{}: (0,1)", cmd.name), q)
@@ -1105,7 +1211,10 @@ impl Modem {
                 }
             }
             (Kind::Set(_), DialStyle::ActSync | DialStyle::ActAsync) => {
-                let cid = cmd.num(1).or_else(|| self.pdp.keys().next().copied()).unwrap_or(1);
+                let cid = cmd
+                    .num(1)
+                    .or_else(|| self.pdp.keys().next().copied())
+                    .unwrap_or(1);
                 match cmd.num(0) {
                     Some(1) => self.dial(cid, style, fx),
                     Some(0) => self.hang_up(fx),
@@ -1113,7 +1222,9 @@ impl Modem {
                 }
             }
             (Kind::Set(_), DialStyle::Sptzcmd) => {
-                let Some(decoded) = base64_decode(cmd.text(0)) else { return cme(code::BAD_PARAMS) };
+                let Some(decoded) = base64_decode(cmd.text(0)) else {
+                    return cme(code::BAD_PARAMS);
+                };
                 let text = String::from_utf8_lossy(&decoded).to_ascii_uppercase();
                 if text.contains("NDISDUN=\"USB0\",1") {
                     self.dial(1, DialStyle::ActAsync, fx)
@@ -1139,11 +1250,19 @@ impl Modem {
             return ok(latency::SIMPLE);
         }
         self.stats.dials += 1;
-        self.conn_type = self.pdp.get(&cid).map(|p| p.pdp_type.clone()).unwrap_or_else(|| "IP".into());
+        self.conn_type = self
+            .pdp
+            .get(&cid)
+            .map(|p| p.pdp_type.clone())
+            .unwrap_or_else(|| "IP".into());
         if style == DialStyle::ActSync {
             // Answers only when the bearer is up (or refused).
             if self.reg != RegState::Home {
-                return Answer { lines: Vec::new(), fin: Final::Cme(code::NO_SERVICE), delay: latency::DIAL };
+                return Answer {
+                    lines: Vec::new(),
+                    fin: Final::Cme(code::NO_SERVICE),
+                    delay: latency::DIAL,
+                };
             }
             self.connected(cid, fx);
             return ok(latency::DIAL);
@@ -1251,10 +1370,8 @@ impl Modem {
                 if self.reg_pending {
                     self.reg_pending = false;
                     self.set_reg(RegState::Home, &mut fx);
-                    fx.push(self.after(latency::ATTACH, Event::Attached));
                 }
             }
-            Event::Attached => {}
             Event::DialDone(cid) => {
                 if self.conn == Conn::Connecting(cid) {
                     if self.reg == RegState::Home {
@@ -1301,7 +1418,11 @@ impl Modem {
                     self.sim = SimState::Initializing;
                     fx.push(self.after(latency::SIM_READY, Event::SimReady));
                 } else {
-                    let text = if s == SimState::PinRequired { "SIM PIN" } else { "SIM PUK" };
+                    let text = if s == SimState::PinRequired {
+                        "SIM PIN"
+                    } else {
+                        "SIM PUK"
+                    };
                     self.sim_changed(s, text, &mut fx);
                 }
             }
@@ -1525,35 +1646,62 @@ mod tests {
         let mut m = modem("huawei");
         m.fault(Fault::PinRequired);
         assert_eq!(text(&mut m, "AT+CPIN?"), "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n");
-        assert_eq!(text(&mut m, "AT^CPIN?"), "\r\n^CPIN: SIM PIN,3,10,3,10,3\r\n\r\nOK\r\n");
+        assert_eq!(
+            text(&mut m, "AT^CPIN?"),
+            "\r\n^CPIN: SIM PIN,3,10,3,10,3\r\n\r\nOK\r\n"
+        );
         for left in [2, 1] {
             assert_eq!(text(&mut m, "AT+CPIN=\"0000\""), "\r\n+CME ERROR: 16\r\n");
             assert_eq!(m.pin_left, left);
         }
         text(&mut m, "AT+CPIN=\"0000\"");
         assert_eq!(text(&mut m, "AT+CPIN?"), "\r\n+CPIN: SIM PUK\r\n\r\nOK\r\n");
-        assert_eq!(text(&mut m, "AT+CPIN=\"1234\""), "\r\n+CME ERROR: 50\r\n", "PUK and new PIN needed");
-        assert_eq!(text(&mut m, "AT+CPIN=\"00000000\",\"4321\""), "\r\n+CME ERROR: 16\r\n");
+        assert_eq!(
+            text(&mut m, "AT+CPIN=\"1234\""),
+            "\r\n+CME ERROR: 50\r\n",
+            "PUK and new PIN needed"
+        );
+        assert_eq!(
+            text(&mut m, "AT+CPIN=\"00000000\",\"4321\""),
+            "\r\n+CME ERROR: 16\r\n"
+        );
         assert_eq!(m.puk_left, 9);
         let (reply, fx) = at(&mut m, "AT+CPIN=\"12345678\",\"4321\"");
         assert_eq!(reply, "\r\nOK\r\n");
         let urcs = run_events(&mut m, fx);
-        assert_eq!(urcs[..2], ["+CPIN: READY".to_string(), "^SIMST: 1".to_string()]);
+        assert_eq!(
+            urcs[..2],
+            ["+CPIN: READY".to_string(), "^SIMST: 1".to_string()]
+        );
         assert_eq!(m.sim, SimState::Ready);
         let s = m.stats();
         assert_eq!(s.pin_attempts, 6);
-        assert!(s.commands.contains(&"AT+CPIN=\"***\",\"***\"".to_string()), "{:?}", s.commands);
-        assert!(s.commands.iter().all(|c| !c.contains("0000") && !c.contains("1234") && !c.contains("4321")));
+        assert!(
+            s.commands.contains(&"AT+CPIN=\"***\",\"***\"".to_string()),
+            "{:?}",
+            s.commands
+        );
+        assert!(s
+            .commands
+            .iter()
+            .all(|c| !c.contains("0000") && !c.contains("1234") && !c.contains("4321")));
     }
 
     #[test]
     fn correct_pin_makes_sim_ready_after_delay() {
         let mut m = modem("generic");
         m.fault(Fault::PinRequired);
-        assert_eq!(text(&mut m, "AT+CPINR"), "\r\n+CPINR: SIM PIN,3,3\r\n+CPINR: SIM PUK,10,10\r\n\r\nOK\r\n");
+        assert_eq!(
+            text(&mut m, "AT+CPINR"),
+            "\r\n+CPINR: SIM PIN,3,3\r\n+CPINR: SIM PUK,10,10\r\n\r\nOK\r\n"
+        );
         let (reply, fx) = at(&mut m, "AT+CPIN=1234");
         assert_eq!(reply, "\r\nOK\r\n");
-        assert_eq!(text(&mut m, "AT+CPIN?"), "\r\n+CME ERROR: 14\r\n", "busy while initialising");
+        assert_eq!(
+            text(&mut m, "AT+CPIN?"),
+            "\r\n+CME ERROR: 14\r\n",
+            "busy while initialising"
+        );
         assert!(matches!(fx[0], Effect::After(d, _) if d == latency::SIM_READY));
         let urcs = run_events(&mut m, fx);
         assert_eq!(urcs[0], "+CPIN: READY");
@@ -1569,10 +1717,19 @@ mod tests {
         );
         assert!(text(&mut m, "AT^SYSCFGEX=?").starts_with("\r\n^SYSCFGEX: (\"00\",\"03\""));
         assert_eq!(m.stats().mode_writes, 0);
-        assert_eq!(text(&mut m, "AT^SYSCFGEX=\"030201\",3fffffff,2,4,7fffffffffffffff,,"), "\r\nOK\r\n");
+        assert_eq!(
+            text(
+                &mut m,
+                "AT^SYSCFGEX=\"030201\",3fffffff,2,4,7fffffffffffffff,,"
+            ),
+            "\r\nOK\r\n"
+        );
         assert_eq!(m.stats().mode_writes, 1);
         assert!(text(&mut m, "AT^SYSCFGEX?").contains("\"030201\""));
-        assert_eq!(text(&mut m, "AT^SYSCFGEX=\"0x\",3fffffff,2,4,7fffffffffffffff,,"), "\r\n+CME ERROR: 50\r\n");
+        assert_eq!(
+            text(&mut m, "AT^SYSCFGEX=\"0x\",3fffffff,2,4,7fffffffffffffff,,"),
+            "\r\n+CME ERROR: 50\r\n"
+        );
         assert_eq!(m.stats().mode_writes, 1);
         // NV: survives a reset.
         m.fault(Fault::Reset);
@@ -1586,7 +1743,9 @@ mod tests {
         assert_eq!(text(&mut m, "AT^DHCP?"), "\r\n+CME ERROR: 3\r\n");
         let (reply, fx) = at(&mut m, "AT^NDISDUP=1,1,\"internet\"");
         assert_eq!(reply, "\r\nOK\r\n");
-        assert!(fx.iter().any(|e| matches!(e, Effect::After(d, _) if *d == latency::DIAL)));
+        assert!(fx
+            .iter()
+            .any(|e| matches!(e, Effect::After(d, _) if *d == latency::DIAL)));
         let mut carrier = Vec::new();
         let urcs = {
             let mut q = fx;
@@ -1607,14 +1766,23 @@ mod tests {
         };
         assert_eq!(urcs, ["^NDISSTAT: 1,,,\"IPV4\""]);
         assert_eq!(carrier, [true]);
-        assert_eq!(text(&mut m, "AT^NDISSTATQRY?"), "\r\n^NDISSTATQRY: 1,,,\"IPV4\",0,,,\"IPV6\"\r\n\r\nOK\r\n");
+        assert_eq!(
+            text(&mut m, "AT^NDISSTATQRY?"),
+            "\r\n^NDISSTATQRY: 1,,,\"IPV4\",0,,,\"IPV6\"\r\n\r\nOK\r\n"
+        );
         // 192.0.2.10 little-endian is 0a0200c0; /30 mask fcffffff; gateway 192.0.2.9.
         assert_eq!(
             text(&mut m, "AT^DHCP?"),
             "\r\n^DHCP: 0a0200c0,fcffffff,090200c0,090200c0,350200c0,360200c0,150000000,50000000\r\n\r\nOK\r\n"
         );
         let fx = m.fault(Fault::DropUrc);
-        assert_eq!(fx, [Effect::Carrier(false), Effect::Urc("^NDISSTAT: 0,33,,\"IPV4\"".into())]);
+        assert_eq!(
+            fx,
+            [
+                Effect::Carrier(false),
+                Effect::Urc("^NDISSTAT: 0,33,,\"IPV4\"".into())
+            ]
+        );
         assert_eq!(m.stats().dials, 1);
         assert!(!m.stats().connected);
     }
@@ -1627,13 +1795,18 @@ mod tests {
         let r = m.command("AT+CGACT=1,1");
         assert_eq!(r.delay, latency::DIAL);
         assert_eq!(text(&mut m, "AT+CGACT?"), "\r\n+CGACT: 1,1\r\n\r\nOK\r\n");
-        assert_eq!(text(&mut m, "AT+CGPADDR=1"), "\r\n+CGPADDR: 1,\"192.0.2.10\"\r\n\r\nOK\r\n");
+        assert_eq!(
+            text(&mut m, "AT+CGPADDR=1"),
+            "\r\n+CGPADDR: 1,\"192.0.2.10\"\r\n\r\nOK\r\n"
+        );
         assert_eq!(
             text(&mut m, "AT+CGCONTRDP=1"),
             "\r\n+CGCONTRDP: 1,5,\"internet\",\"192.0.2.10.255.255.255.252\",\"192.0.2.9\",\"192.0.2.53\",\"192.0.2.54\"\r\n\r\nOK\r\n"
         );
         let fx = m.fault(Fault::DropUrc);
-        assert!(fx.contains(&Effect::Urc("+CGEV: NW DEACT \"IP\",\"192.0.2.10\",1".into())));
+        assert!(fx.contains(&Effect::Urc(
+            "+CGEV: NW DEACT \"IP\",\"192.0.2.10\",1".into()
+        )));
         assert_eq!(text(&mut m, "AT+CGACT?"), "\r\n+CGACT: 1,0\r\n\r\nOK\r\n");
     }
 
@@ -1650,15 +1823,24 @@ mod tests {
     fn registration_faults_and_urcs() {
         let mut m = registered("huawei");
         text(&mut m, "AT+CEREG=2");
-        assert_eq!(text(&mut m, "AT+CEREG?"), "\r\n+CEREG: 2,1,\"00C8\",\"01A2B3C4\",7\r\n\r\nOK\r\n");
+        assert_eq!(
+            text(&mut m, "AT+CEREG?"),
+            "\r\n+CEREG: 2,1,\"00C8\",\"01A2B3C4\",7\r\n\r\nOK\r\n"
+        );
         text(&mut m, "AT+COPS=3,2");
-        assert_eq!(text(&mut m, "AT+COPS?"), "\r\n+COPS: 0,2,\"00101\",7\r\n\r\nOK\r\n");
+        assert_eq!(
+            text(&mut m, "AT+COPS?"),
+            "\r\n+COPS: 0,2,\"00101\",7\r\n\r\nOK\r\n"
+        );
         let fx = m.fault(Fault::RegistrationLost);
         assert!(fx.contains(&Effect::Urc("+CEREG: 2".into())), "{fx:?}");
         assert_eq!(text(&mut m, "AT+COPS?"), "\r\n+COPS: 0\r\n\r\nOK\r\n");
         let fx = m.fault(Fault::RegistrationRegained);
         let urcs = run_events(&mut m, fx);
-        assert!(urcs.contains(&"+CEREG: 1,\"00C8\",\"01A2B3C4\",7".to_string()), "{urcs:?}");
+        assert!(
+            urcs.contains(&"+CEREG: 1,\"00C8\",\"01A2B3C4\",7".to_string()),
+            "{urcs:?}"
+        );
         // Flight mode: no registration.
         let (_, fx) = at(&mut m, "AT+CFUN=4");
         run_events(&mut m, fx);
@@ -1670,15 +1852,55 @@ mod tests {
     fn every_vendor_dials_hangs_up_and_writes_pdp_with_its_own_commands() {
         // (vendor, pdp command, dial, hang-up) as in ncm.json (openwrt-ncm.md §2.3).
         let cases = [
-            ("huawei", "AT+CGDCONT=1,\"IP\",\"apn\"", "AT^NDISDUP=1,1,\"apn\"", "AT^NDISDUP=1,0"),
-            ("quectel", "at+qicsgp=1,1,\"apn\",\"u\",\"p\",0", "AT+qnetdevctl=1,1,1", "AT+qnetdevctl=0,1,0"),
+            (
+                "huawei",
+                "AT+CGDCONT=1,\"IP\",\"apn\"",
+                "AT^NDISDUP=1,1,\"apn\"",
+                "AT^NDISDUP=1,0",
+            ),
+            (
+                "quectel",
+                "at+qicsgp=1,1,\"apn\",\"u\",\"p\",0",
+                "AT+qnetdevctl=1,1,1",
+                "AT+qnetdevctl=0,1,0",
+            ),
             ("sierra", "AT$QCPDPP=1,0", "AT!SCACT=1,1", "AT!SCACT=0,1"),
-            ("zte", "AT+ZGDCONT=1,\"IP\",\"apn\",\"\",0,0", "AT+ZGACT=1,1", "AT+ZGACT=0,1"),
-            ("marvell", "AT+ZGPCOAUTH=1,\"u\",\"p\",0", "AT+ZGACT=1,1", "AT+ZGACT=0,1"),
-            ("mikrotik", "AT+ZGDCONT=1,\"IP\",\"apn\",0", "AT+ZGACT=1,1", "AT+ZGACT=0,1"),
-            ("sony", "AT*EIAAUW=1,1,\"u\",\"p\",00111", "AT*ENAP=1,1", "AT*ENAP=0"),
-            ("samsung", "AT+CGDCONT=1,\"IP\",\"apn\"", "AT+CGATT=1", "AT+CGATT=0"),
-            ("mtk1", "AT+CGDCONT=1,\"IP\",\"apn\",0,0", "AT+CGACT=1,1", "AT+CGACT=0,1"),
+            (
+                "zte",
+                "AT+ZGDCONT=1,\"IP\",\"apn\",\"\",0,0",
+                "AT+ZGACT=1,1",
+                "AT+ZGACT=0,1",
+            ),
+            (
+                "marvell",
+                "AT+ZGPCOAUTH=1,\"u\",\"p\",0",
+                "AT+ZGACT=1,1",
+                "AT+ZGACT=0,1",
+            ),
+            (
+                "mikrotik",
+                "AT+ZGDCONT=1,\"IP\",\"apn\",0",
+                "AT+ZGACT=1,1",
+                "AT+ZGACT=0,1",
+            ),
+            (
+                "sony",
+                "AT*EIAAUW=1,1,\"u\",\"p\",00111",
+                "AT*ENAP=1,1",
+                "AT*ENAP=0",
+            ),
+            (
+                "samsung",
+                "AT+CGDCONT=1,\"IP\",\"apn\"",
+                "AT+CGATT=1",
+                "AT+CGATT=0",
+            ),
+            (
+                "mtk1",
+                "AT+CGDCONT=1,\"IP\",\"apn\",0,0",
+                "AT+CGACT=1,1",
+                "AT+CGACT=0,1",
+            ),
             (
                 "spreadtrum",
                 "AT+CGDCONT=1,\"IP\",\"apn\"",
@@ -1703,9 +1925,24 @@ mod tests {
     #[test]
     fn vendor_mode_commands_count_writes() {
         let cases = [
-            ("sierra", "AT!SELRAT=07", "AT!SELRAT?", "!SELRAT: 07, LTE Preferred"),
-            ("quectel", "AT+QCFG=\"nwscanmode\",3", "AT+QCFG=\"nwscanmode\"", "+QCFG: \"nwscanmode\",3"),
-            ("samsung", "AT+CHANGEALLPATH=1", "AT+CHANGEALLPATH?", "+CHANGEALLPATH: 1"),
+            (
+                "sierra",
+                "AT!SELRAT=07",
+                "AT!SELRAT?",
+                "!SELRAT: 07, LTE Preferred",
+            ),
+            (
+                "quectel",
+                "AT+QCFG=\"nwscanmode\",3",
+                "AT+QCFG=\"nwscanmode\"",
+                "+QCFG: \"nwscanmode\",3",
+            ),
+            (
+                "samsung",
+                "AT+CHANGEALLPATH=1",
+                "AT+CHANGEALLPATH?",
+                "+CHANGEALLPATH: 1",
+            ),
         ];
         for (vendor, write, read, expect) in cases {
             let mut m = modem(vendor);
@@ -1746,7 +1983,44 @@ mod tests {
             ip: IpConfig::default(),
         });
         m.boot();
-        assert_eq!(text(&mut m, "at+cgmi"), "\r\nManufacturer: huawei\r\n\r\nOK\r\n");
+        assert_eq!(
+            text(&mut m, "at+cgmi"),
+            "\r\nManufacturer: huawei\r\n\r\nOK\r\n"
+        );
+    }
+
+    #[test]
+    fn sim_removal_drops_everything_and_insertion_recovers() {
+        let mut m = registered("huawei");
+        let (_, fx) = at(&mut m, "AT^NDISDUP=1,1");
+        run_events(&mut m, fx);
+        let fx = m.fault(Fault::SimRemoved);
+        assert!(fx.contains(&Effect::Carrier(false)), "{fx:?}");
+        assert!(fx.contains(&Effect::Urc("^SIMST: 255".into())), "{fx:?}");
+        assert_eq!(
+            (m.reg, m.conn),
+            (RegState::NotRegistered, Conn::Disconnected)
+        );
+        assert_eq!(text(&mut m, "AT+CPIN?"), "\r\n+CME ERROR: 10\r\n");
+        let fx = m.fault(Fault::SimInserted);
+        let urcs = run_events(&mut m, fx);
+        assert_eq!(urcs[0], "+CPIN: READY");
+        assert_eq!(m.reg, RegState::Home);
+    }
+
+    #[test]
+    fn no_registration_makes_huawei_dial_fail_by_urc() {
+        let mut m = modem("huawei");
+        let fx = m.fault(Fault::NoRegistration);
+        run_events(&mut m, fx);
+        assert_eq!(text(&mut m, "AT+CREG?"), "\r\n+CREG: 0,2\r\n\r\nOK\r\n");
+        let (reply, fx) = at(&mut m, "AT^NDISDUP=1,1");
+        assert_eq!(reply, "\r\nOK\r\n");
+        assert_eq!(run_events(&mut m, fx), ["^NDISSTAT: 0,33,,\"IPV4\""]);
+        assert!(!m.stats().connected);
+        let mut g = modem("generic");
+        g.fault(Fault::NoRegistration);
+        assert_eq!(text(&mut g, "AT+CGACT=1,1"), "\r\n+CME ERROR: 30\r\n");
     }
 
     #[test]
@@ -1755,7 +2029,10 @@ mod tests {
         m.fault(Fault::SimRemoved);
         assert_eq!(text(&mut m, "AT+CIMI"), "\r\n+CME ERROR: 10\r\n");
         text(&mut m, "AT+CMEE=2");
-        assert_eq!(text(&mut m, "AT+CIMI"), "\r\n+CME ERROR: SIM not inserted\r\n");
+        assert_eq!(
+            text(&mut m, "AT+CIMI"),
+            "\r\n+CME ERROR: SIM not inserted\r\n"
+        );
         text(&mut m, "AT+CMEE=0");
         assert_eq!(text(&mut m, "AT+CIMI"), "\r\nERROR\r\n");
     }
@@ -1777,7 +2054,11 @@ mod tests {
 
     #[test]
     fn base64_matches_spreadtrum_payload() {
-        let d = base64_decode("Y29ubm1hbmN0bCBuZGlzZGlhbCBBVF5ORElTRFVOPSJ1c2IwIiwxLDE=").expect("b64");
-        assert_eq!(String::from_utf8_lossy(&d), "connmanctl ndisdial AT^NDISDUN=\"usb0\",1,1");
+        let d =
+            base64_decode("Y29ubm1hbmN0bCBuZGlzZGlhbCBBVF5ORElTRFVOPSJ1c2IwIiwxLDE=").expect("b64");
+        assert_eq!(
+            String::from_utf8_lossy(&d),
+            "connmanctl ndisdial AT^NDISDUN=\"usb0\",1,1"
+        );
     }
 }

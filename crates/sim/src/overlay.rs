@@ -22,16 +22,25 @@ pub struct Overlay {
 #[derive(Debug, thiserror::Error)]
 pub enum OverlayError {
     #[error("cannot read overlay file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("overlay {path}, line {line}: {what}")]
-    Syntax { path: PathBuf, line: usize, what: String },
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        what: String,
+    },
 }
 
 impl Overlay {
     /// Reads and parses an overlay file.
     pub fn load(path: &Path) -> Result<Overlay, OverlayError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| OverlayError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| OverlayError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Overlay::parse(&text).map_err(|(line, what)| OverlayError::Syntax {
             path: path.to_path_buf(),
             line,
@@ -47,7 +56,9 @@ impl Overlay {
         let mut finish = |block: Option<(String, usize, Vec<String>)>| match block {
             Some((cmd, line, lines)) if lines.is_empty() => Err((
                 line,
-                format!("command '{cmd}' has no reply lines; add '< OK' (or the reply the modem sent)"),
+                format!(
+                    "command '{cmd}' has no reply lines; add '< OK' (or the reply the modem sent)"
+                ),
             )),
             Some((cmd, _, lines)) => {
                 replies.insert(normalize(&cmd), lines);
@@ -65,7 +76,10 @@ impl Overlay {
             if let Some(cmd) = trimmed.strip_prefix('>') {
                 let cmd = cmd.trim();
                 if cmd.is_empty() {
-                    return Err((n, "'>' must be followed by the command, e.g. '> AT+CGMI'".into()));
+                    return Err((
+                        n,
+                        "'>' must be followed by the command, e.g. '> AT+CGMI'".into(),
+                    ));
                 }
                 finish(current.take())?;
                 current = Some((cmd.to_string(), n, Vec::new()));
@@ -78,7 +92,10 @@ impl Overlay {
             } else {
                 return Err((
                     n,
-                    format!("expected '> COMMAND', '< reply' or '# comment', found '{}'", line.trim()),
+                    format!(
+                        "expected '> COMMAND', '< reply' or '# comment', found '{}'",
+                        line.trim()
+                    ),
                 ));
             }
         }
@@ -98,16 +115,26 @@ mod tests {
 
     #[test]
     fn parses_blocks_and_comments() {
-        let text = "# E3372h transcript\n> AT+CGMI\n< huawei\n< OK\n\n> at^dhcp?\n<\n< ^DHCP: x\r\n< OK\n";
+        let text =
+            "# E3372h transcript\n> AT+CGMI\n< huawei\n< OK\n\n> at^dhcp?\n<\n< ^DHCP: x\r\n< OK\n";
         let o = Overlay::parse(text).expect("parses");
-        assert_eq!(o.reply("AT+cgmi"), Some(&["huawei".to_string(), "OK".to_string()][..]));
+        assert_eq!(
+            o.reply("AT+cgmi"),
+            Some(&["huawei".to_string(), "OK".to_string()][..])
+        );
         assert_eq!(o.reply("AT^DHCP?").map(|l| l.len()), Some(3));
         assert_eq!(o.reply("AT+CGMM"), None);
     }
 
     #[test]
     fn errors_name_the_line() {
-        assert_eq!(Overlay::parse("> AT\n> ATI\n< OK\n").map(|_| ()).unwrap_err().0, 1);
+        assert_eq!(
+            Overlay::parse("> AT\n> ATI\n< OK\n")
+                .map(|_| ())
+                .unwrap_err()
+                .0,
+            1
+        );
         assert_eq!(Overlay::parse("# c\n< OK\n").unwrap_err().0, 2);
         assert_eq!(Overlay::parse("> AT\n< OK\nbogus\n").unwrap_err().0, 3);
         assert_eq!(Overlay::parse("> AT\n< OK\n>\n").unwrap_err().0, 3);

@@ -249,7 +249,13 @@ const QUECTEL: Personality = Personality {
         ("+QCCID", Action::Iccid),
         ("+CGACT", Action::Dial(DialStyle::ActSync)),
     ],
-    boot_urcs: &["RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE"],
+    boot_urcs: &[
+        "RDY",
+        "+CFUN: 1",
+        "+CPIN: READY",
+        "+QUSIM: 1",
+        "+QIND: SMS DONE",
+    ],
     conn_urcs: ConnUrcs::Qiurc,
     periodic_signal: false,
     boot_cfun: 1,
@@ -364,7 +370,10 @@ const MTK1: Personality = Personality {
     model: "DWR-512",
     revision: "MOLY.WR8.W1315.MD.WG.MP.V1",
     unknown: Unknown::Error,
-    commands: &[("+CGACT", Action::Dial(DialStyle::ActSync)), ("+CGDATA", Action::Cgdata)],
+    commands: &[
+        ("+CGACT", Action::Dial(DialStyle::ActSync)),
+        ("+CGDATA", Action::Cgdata),
+    ],
     boot_urcs: &[],
     conn_urcs: ConnUrcs::Cgev,
     periodic_signal: false,
@@ -394,12 +403,22 @@ const SPREADTRUM: Personality = Personality {
     attach_dials: false,
 };
 
-static ALL: &[Personality] =
-    &[HUAWEI, GENERIC, QUECTEL, SIERRA, ZTE, MARVELL, MIKROTIK, SONY, SAMSUNG, MTK1, SPREADTRUM];
+static ALL: &[Personality] = &[
+    HUAWEI, GENERIC, QUECTEL, SIERRA, ZTE, MARVELL, MIKROTIK, SONY, SAMSUNG, MTK1, SPREADTRUM,
+];
 
 static NAMES: &[&str] = &[
-    "huawei", "generic", "quectel", "sierra", "zte", "marvell", "mikrotik", "sony", "samsung",
-    "mtk1", "spreadtrum",
+    "huawei",
+    "generic",
+    "quectel",
+    "sierra",
+    "zte",
+    "marvell",
+    "mikrotik",
+    "sony",
+    "samsung",
+    "mtk1",
+    "spreadtrum",
 ];
 
 /// Names of all personalities.
@@ -409,13 +428,18 @@ pub fn names() -> &'static [&'static str] {
 
 /// The personality called `name` (case-insensitive).
 pub fn find(name: &str) -> Option<&'static Personality> {
-    ALL.iter().find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+    ALL.iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
 }
 
 impl Personality {
     /// The action for an upper-cased command name: vendor table first, then common.
     pub fn action(&self, name: &str) -> Option<Action> {
-        self.commands.iter().chain(COMMON).find(|(n, _)| *n == name).map(|(_, a)| *a)
+        self.commands
+            .iter()
+            .chain(COMMON)
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| *a)
     }
 }
 
@@ -451,9 +475,22 @@ mod tests {
         ];
         for (name, key) in keys {
             let p = find(name).expect("personality");
-            let word = p.manufacturer.split_whitespace().next().unwrap_or("").to_lowercase();
-            let jshn: String =
-                word.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+            let word = p
+                .manufacturer
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_lowercase();
+            let jshn: String = word
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
             assert_eq!(jshn, key, "{name}");
         }
     }
@@ -464,6 +501,9 @@ mod tests {
         assert_eq!(h.action("^NDISDUP"), Some(Action::Dial(DialStyle::NdisDup)));
         assert_eq!(h.action("+CGMI"), Some(Action::Manufacturer));
         assert_eq!(h.action("+CGACT"), None);
-        assert_eq!(find("generic").and_then(|g| g.action("+CGACT")), Some(Action::Dial(DialStyle::ActSync)));
+        assert_eq!(
+            find("generic").and_then(|g| g.action("+CGACT")),
+            Some(Action::Dial(DialStyle::ActSync))
+        );
     }
 }

@@ -17,11 +17,18 @@ use tokio::io::unix::AsyncFd;
 #[derive(Debug, thiserror::Error)]
 pub enum PtyError {
     #[error("cannot create a pseudo-terminal ({step}): {source}; is /dev/pts mounted?")]
-    Create { step: &'static str, source: nix::Error },
+    Create {
+        step: &'static str,
+        source: nix::Error,
+    },
     #[error("cannot register the pty with the async runtime: {0}")]
     Register(io::Error),
     #[error("cannot make the link {link} to {target}: {source}; check that its directory exists and is writable")]
-    Link { link: PathBuf, target: PathBuf, source: io::Error },
+    Link {
+        link: PathBuf,
+        target: PathBuf,
+        source: io::Error,
+    },
 }
 
 /// One live pseudo-terminal.
@@ -43,13 +50,21 @@ impl Pty {
         for fd in [&pair.master, &pair.slave] {
             fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(err("cloexec"))?;
         }
-        fcntl(pair.master.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(err("nonblock"))?;
+        fcntl(
+            pair.master.as_raw_fd(),
+            FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+        )
+        .map_err(err("nonblock"))?;
         let slave_path = nix::unistd::ttyname(pair.slave.as_fd()).map_err(err("ttyname"))?;
         // SAFETY: the OwnedFd is moved into the AsyncFd, which owns it (and so keeps
         // it open, referring to the same description) for its whole lifetime.
         let master = unsafe { AsyncFd::register(pair.master) }
             .map_err(|e| PtyError::Register(io::Error::from(e)))?;
-        Ok(Pty { master, _slave: pair.slave, slave_path })
+        Ok(Pty {
+            master,
+            _slave: pair.slave,
+            slave_path,
+        })
     }
 
     /// Path of the slave device (`/dev/pts/N`).
@@ -61,7 +76,8 @@ impl Pty {
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let mut guard = self.master.readable().await?;
-            match guard.try_io(|fd| nix::unistd::read(fd.as_raw_fd(), buf).map_err(io::Error::from)) {
+            match guard.try_io(|fd| nix::unistd::read(fd.as_raw_fd(), buf).map_err(io::Error::from))
+            {
                 Ok(r) => return r,
                 Err(_would_block) => continue,
             }
@@ -72,7 +88,8 @@ impl Pty {
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         loop {
             let mut guard = self.master.writable().await?;
-            match guard.try_io(|fd| nix::unistd::write(fd.get_ref(), buf).map_err(io::Error::from)) {
+            match guard.try_io(|fd| nix::unistd::write(fd.get_ref(), buf).map_err(io::Error::from))
+            {
                 Ok(r) => return r,
                 Err(_would_block) => continue,
             }
@@ -82,7 +99,11 @@ impl Pty {
 
 /// Points `link` at `target`, replacing any existing link atomically (rename).
 pub fn make_link(link: &Path, target: &Path) -> Result<(), PtyError> {
-    let fail = |source| PtyError::Link { link: link.to_path_buf(), target: target.to_path_buf(), source };
+    let fail = |source| PtyError::Link {
+        link: link.to_path_buf(),
+        target: target.to_path_buf(),
+        source,
+    };
     let mut tmp = link.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = PathBuf::from(tmp);

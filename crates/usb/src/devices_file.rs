@@ -60,7 +60,10 @@ pub fn parse_devices_file(text: &str) -> Result<DevicesFile, UsbError> {
 
 /// Strip leading blanks and markdown quote marks.
 fn normalise(raw: &str) -> &str {
-    raw.trim_start().trim_start_matches('>').trim_start().trim_end()
+    raw.trim_start()
+        .trim_start_matches('>')
+        .trim_start()
+        .trim_end()
 }
 
 /// Lines users paste around a dump: blank, `# comments`, `[...]`, shell prompts.
@@ -95,7 +98,10 @@ fn record_tag(line: &str) -> Option<(char, bool, &str)> {
 
 fn excerpt(line: &str) -> String {
     let cut: String = line.chars().take(24).collect();
-    let cut: String = cut.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let cut: String = cut
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     format!("{cut:?}")
 }
 
@@ -107,7 +113,10 @@ fn fields(rest: &str) -> HashMap<&str, String> {
     for token in rest.split_whitespace() {
         let key_end = token.find('=');
         let starts_field = key_end.is_some_and(|end| {
-            end > 0 && token[..end].chars().all(|c| c.is_ascii_alphabetic() || c == '#')
+            end > 0
+                && token[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic() || c == '#')
         });
         match (starts_field, key_end) {
             (true, Some(end)) => {
@@ -213,7 +222,10 @@ impl Parser {
             self.notes.push(format!(
                 "line {line_no}: records before the first T: line; the dump starts mid-device"
             ));
-            self.devices.push(RawDevice { line: line_no, ..RawDevice::default() });
+            self.devices.push(RawDevice {
+                line: line_no,
+                ..RawDevice::default()
+            });
         }
         let last = self.devices.len() - 1;
         &mut self.devices[last]
@@ -233,7 +245,10 @@ impl Parser {
                 parent: dec(&map, "Prnt"),
                 port: dec(&map, "Port"),
                 dev_num: dec(&map, "Dev#"),
-                speed: map.get("Spd").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+                speed: map
+                    .get("Spd")
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
                 ..RawDevice::default()
             }),
             'D' => {
@@ -320,7 +335,10 @@ impl Parser {
         if self.records == 0 {
             self.notes.push("no usb/devices records found".to_string());
         }
-        DevicesFile { devices, notes: self.notes }
+        DevicesFile {
+            devices,
+            notes: self.notes,
+        }
     }
 
     fn finish_device(&mut self, raw: RawDevice, usb_path: Option<String>) -> Option<UsbDevice> {
@@ -354,9 +372,10 @@ impl Parser {
         for (idx, config) in raw.configs.into_iter().enumerate() {
             let is_active = Some(idx) == active_idx;
             if is_active {
-                if let (Some(announced), listed) =
-                    (config.announced_interfaces, distinct_numbers(&config.interfaces))
-                {
+                if let (Some(announced), listed) = (
+                    config.announced_interfaces,
+                    distinct_numbers(&config.interfaces),
+                ) {
                     if usize::from(announced) > listed {
                         self.notes.push(format!(
                             "device {id}: configuration announces {announced} interfaces, {listed} listed (dump cut?)"
@@ -431,7 +450,10 @@ fn interface(map: &HashMap<&str, String>) -> Option<UsbInterface> {
 }
 
 fn distinct_numbers(raws: &[RawInterface]) -> usize {
-    let mut numbers: Vec<u8> = raws.iter().filter_map(|r| r.iface.as_ref().map(|i| i.number)).collect();
+    let mut numbers: Vec<u8> = raws
+        .iter()
+        .filter_map(|r| r.iface.as_ref().map(|i| i.number))
+        .collect();
     numbers.sort_unstable();
     numbers.dedup();
     numbers.len()
@@ -498,18 +520,28 @@ T:  Bus=01 Lev=02 Prnt=02 Port=01 Cnt=01 Dev#=  3 Spd=480  MxCh= 0
 P:  Vendor=12d1 ProdID=1573 Rev= 0.00
 ";
         let parsed = parse_devices_file(text).map_err(|e| e.to_string());
-        let paths: Vec<Option<String>> =
-            parsed.map(|p| p.devices.into_iter().map(|d| d.usb_path).collect()).unwrap_or_default();
+        let paths: Vec<Option<String>> = parsed
+            .map(|p| p.devices.into_iter().map(|d| d.usb_path).collect())
+            .unwrap_or_default();
         assert_eq!(
             paths,
-            vec![Some("usb1".into()), Some("1-1".into()), Some("1-1.2".into())]
+            vec![
+                Some("usb1".into()),
+                Some("1-1".into()),
+                Some("1-1.2".into())
+            ]
         );
     }
 
     #[test]
     fn garbage_is_an_error_naming_the_line() {
-        let err = parse_devices_file("\n# c\nhello world\nT: Bus=01\n").err().map(|e| e.to_string());
+        let err = parse_devices_file("\n# c\nhello world\nT: Bus=01\n")
+            .err()
+            .map(|e| e.to_string());
         let msg = err.unwrap_or_default();
-        assert!(msg.starts_with("not a /sys/kernel/debug/usb/devices dump: line 3"), "{msg}");
+        assert!(
+            msg.starts_with("not a /sys/kernel/debug/usb/devices dump: line 3"),
+            "{msg}"
+        );
     }
 }

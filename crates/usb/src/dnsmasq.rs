@@ -105,7 +105,10 @@ config dhcp lan
         let r = parse_rebind_protection(DEFAULT_DHCP);
         assert_eq!(
             r,
-            Some(RebindProtection { enabled: true, allowed_domains: vec!["yota.ru".into()] })
+            Some(RebindProtection {
+                enabled: true,
+                allowed_domains: vec!["yota.ru".into()]
+            })
         );
     }
 

@@ -54,6 +54,31 @@ pub struct DoctorContext {
     /// From `/etc/config/dhcp` ([`crate::parse_rebind_protection`]); `None` if not read.
     pub rebind_protection: Option<RebindProtection>,
     pub probes: Vec<PortProbe>,
+    /// Package manager of the system, for the install commands.
+    pub installer: Installer,
+    /// Notes from reading the input (e.g. [`crate::DevicesFile::notes`] of a cut dump),
+    /// carried into the report.
+    pub input_notes: Vec<String>,
+}
+
+/// OpenWrt's package manager: opkg up to 24.10, apk from 25.x.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Installer {
+    #[default]
+    Opkg,
+    Apk,
+}
+
+impl Installer {
+    /// `opkg update && opkg install a b`
+    pub fn install_command(self, packages: &[String]) -> String {
+        let list = packages.join(" ");
+        match self {
+            Installer::Opkg => format!("opkg update && opkg install {list}"),
+            Installer::Apk => format!("apk update && apk add {list}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -121,6 +146,8 @@ pub struct Report {
     pub modems: Vec<ModemReport>,
     /// USB devices that are not modems (hubs, keyboards, disks).
     pub other_devices: usize,
+    /// What could not be read (from [`DoctorContext::input_notes`]).
+    pub notes: Vec<String>,
 }
 
 /// usb-serial drivers (ttyUSB*) and the ACM driver (ttyACM*), for predicting tty names.
@@ -144,7 +171,14 @@ pub fn diagnose(devices: &[UsbDevice], ctx: &DoctorContext) -> Report {
             other_devices += 1;
             continue;
         }
-        let modem = modem_report(device, interfaces, &loaded, iface_name, &mut findings);
+        let modem = modem_report(
+            device,
+            interfaces,
+            &loaded,
+            iface_name,
+            ctx.installer,
+            &mut findings,
+        );
         modems.push(modem);
     }
     if modems.is_empty() {
@@ -163,7 +197,12 @@ pub fn diagnose(devices: &[UsbDevice], ctx: &DoctorContext) -> Report {
     check_rebind(ctx, &mut findings);
     check_probes(ctx, &modems, &mut findings);
     findings.sort_by_key(|f| f.severity);
-    Report { findings, modems, other_devices }
+    Report {
+        findings,
+        modems,
+        other_devices,
+        notes: ctx.input_notes.clone(),
+    }
 }
 
 #[derive(Default)]
@@ -226,10 +265,23 @@ fn interface_report(
         number: iface.number,
         alt: iface.alt,
         class: iface.class_triple(),
-        role: rule.map_or(Role::Unknown, |r| r.role),
+        role: match rule {
+            Some(r) => r.role,
+            // A port some usb-serial driver bound, of a layout the table does not know.
+            None if iface
+                .driver
+                .as_deref()
+                .is_some_and(|d| USB_SERIAL_DRIVERS.contains(&d)) =>
+            {
+                Role::Serial
+            }
+            None => Role::Unknown,
+        },
         driver: iface.driver.clone(),
         expected_driver: expected.map(str::to_string),
-        package: expected.and_then(knowledge::package_for).map(str::to_string),
+        package: expected
+            .and_then(knowledge::package_for)
+            .map(str::to_string),
         tty,
         tty_predicted: predicted,
         netdevs: iface.netdevs.clone(),
@@ -245,7 +297,10 @@ fn is_modem(device: &UsbDevice, interfaces: &[InterfaceReport]) -> bool {
 }
 
 fn current_mode(interfaces: &[InterfaceReport]) -> UsbMode {
-    let data = interfaces.iter().filter_map(|i| UsbMode::of_role(i.role)).min();
+    let data = interfaces
+        .iter()
+        .filter_map(|i| UsbMode::of_role(i.role))
+        .min();
     let has_serial = interfaces.iter().any(|i| i.role.is_serial());
     match data {
         Some(UsbMode::Ecm | UsbMode::Rndis) if !has_serial => UsbMode::RouterMode,
@@ -263,6 +318,7 @@ fn modem_report(
     interfaces: Vec<InterfaceReport>,
     loaded: &BTreeSet<&str>,
     iface_name: &str,
+    installer: Installer,
     findings: &mut Vec<Finding>,
 ) -> ModemReport {
     let subject = device.label();
@@ -274,14 +330,16 @@ fn modem_report(
             .filter(|i| i.driver.is_none())
             .filter_map(|i| {
                 let pkg = i.package.as_ref()?;
-                missing.contains(pkg).then(|| format!("interface {} ({})", i.number, i.role.describe()))
+                missing
+                    .contains(pkg)
+                    .then(|| format!("interface {} ({})", i.number, i.role.describe()))
             })
             .collect();
         findings.push(Finding {
             severity: Severity::Error,
             subject: subject.clone(),
             problem: format!("kernel drivers missing for {}", which.join(", ")),
-            fix: vec![format!("opkg update && opkg install {}", missing.join(" ")), "unplug and replug the modem (or reboot)".into()],
+            fix: vec![installer.install_command(&missing), "unplug and replug the modem (or reboot)".into()],
             source: Some("OpenWrt package/kernel/linux/modules/usb.mk; https://openwrt.org/docs/guide-user/network/wan/wwan/ethernetoverusb_ncm".into()),
         });
     }
@@ -291,19 +349,41 @@ fn modem_report(
         .filter(|(_, i)| i.driver.is_some() || i.tty.is_some())
         .min_by_key(|(p, i)| (*p, i.number))
         .map(|(_, i)| i);
-    let control_port = control.and_then(|i| i.tty.as_ref()).map(|t| format!("/dev/{t}"));
+    let control_port = control
+        .and_then(|i| i.tty.as_ref())
+        .map(|t| format!("/dev/{t}"));
     let control_port_predicted = control.is_some_and(|i| i.tty_predicted);
+    if let (Some(port), Some(Role::Serial)) = (&control_port, control.map(|i| i.role)) {
+        findings.push(Finding {
+            severity: Severity::Info,
+            subject: subject.clone(),
+            problem: format!(
+                "which serial port answers AT is not known for this modem; {port} is the first one"
+            ),
+            fix: vec![format!(
+                "check with `ncmd at --device {port} ATI`; if it stays silent try the next port"
+            )],
+            source: None,
+        });
+    }
     let netdev = crate::sysfs::pick_data_ports(device, None).netdev;
     if control.is_none() {
         unclaimed_findings(device, &interfaces, loaded, &subject, findings);
     }
-    mode_findings(device, mode, control_port.as_deref(), &subject, findings);
+    mode_findings(
+        device,
+        mode,
+        control_port.as_deref(),
+        installer,
+        &subject,
+        findings,
+    );
     if mode.ncmd_can_drive() && control_port.is_none() && missing.is_empty() {
         findings.push(Finding {
             severity: Severity::Error,
             subject: subject.clone(),
             problem: "no AT command port found, so ncmd cannot dial".into(),
-            fix: vec!["check `dmesg` for the serial driver (option / cdc_acm) and that kmod-usb-serial-option or kmod-usb-acm is installed".into()],
+            fix: vec!["check `dmesg` for the serial driver (option / cdc_acm) and that kmod-usb-serial-option or kmod-usb-acm is installed; if the input was a pasted dump, it may be cut before the AT port".into()],
             source: None,
         });
     }
@@ -351,7 +431,9 @@ fn unclaimed_findings(
     findings: &mut Vec<Finding>,
 ) {
     for i in interfaces {
-        let Some(expected) = i.expected_driver.as_deref() else { continue };
+        let Some(expected) = i.expected_driver.as_deref() else {
+            continue;
+        };
         match i.driver.as_deref() {
             None if loaded.contains(expected) && i.role.at_preference().is_some() => {
                 findings.push(Finding {
@@ -374,9 +456,14 @@ fn unclaimed_findings(
                     subject: subject.to_string(),
                     problem: format!(
                         "interface {} ({}, {}) is bound to {actual}, expected {expected}",
-                        i.number, i.role.describe(), i.class
+                        i.number,
+                        i.role.describe(),
+                        i.class
                     ),
-                    fix: vec!["a newer kernel/OpenWrt release may bind it correctly; check `dmesg`".into()],
+                    fix: vec![
+                        "a newer kernel/OpenWrt release may bind it correctly; check `dmesg`"
+                            .into(),
+                    ],
                     source: None,
                 });
             }
@@ -389,18 +476,27 @@ fn unclaimed_findings(
 fn fill(step: &str, device: &UsbDevice, at_port: Option<&str>) -> String {
     let active = device
         .active_configuration
-        .map_or("no active one was read".to_string(), |n| format!("{n} is active"));
+        .map_or("no active one was read".to_string(), |n| {
+            format!("{n} is active")
+        });
     step.replace("{vid}", &format!("{:04x}", device.vid))
         .replace("{pid}", &format!("{:04x}", device.pid))
-        .replace("{n}", &device.num_configurations.map_or("several".into(), |n| n.to_string()))
+        .replace(
+            "{n}",
+            &device
+                .num_configurations
+                .map_or("several".into(), |n| n.to_string()),
+        )
         .replace("{active}", &active)
         .replace("{at}", at_port.unwrap_or("its AT port"))
+        .replace("{dev}", device.usb_path.as_deref().unwrap_or("<usb path>"))
 }
 
 fn mode_findings(
     device: &UsbDevice,
     mode: UsbMode,
     at_port: Option<&str>,
+    installer: Installer,
     subject: &str,
     findings: &mut Vec<Finding>,
 ) {
@@ -421,11 +517,20 @@ fn mode_findings(
             format!("current USB mode is {}; ncmd drives NCM, ECM and RNDIS data paths", other.describe()),
         ),
     };
-    let steps = |list: &[&str]| list.iter().map(|s| fill(s, device, at_port)).collect::<Vec<_>>();
+    let steps = |list: &[&str]| {
+        list.iter()
+            .map(|s| fill(s, device, at_port))
+            .collect::<Vec<_>>()
+    };
     let (fix, source) = if mode == UsbMode::StorageOnly {
-        (steps(knowledge::STORAGE_SWITCH_STEPS), Some(knowledge::STORAGE_SWITCH_SOURCE.to_string()))
+        let mut fix = vec![installer.install_command(&["usb-modeswitch".to_string()])];
+        fix.extend(steps(knowledge::STORAGE_SWITCH_STEPS));
+        (fix, Some(knowledge::STORAGE_SWITCH_SOURCE.to_string()))
     } else if device.num_configurations.unwrap_or(1) > 1 {
-        (steps(knowledge::CONFIG_SWITCH_STEPS), Some(knowledge::CONFIG_SWITCH_SOURCE.to_string()))
+        (
+            steps(knowledge::CONFIG_SWITCH_STEPS),
+            Some(knowledge::CONFIG_SWITCH_SOURCE.to_string()),
+        )
     } else if let Some(switch) = knowledge::mode_switch_for(device.vid, device.pid, mode) {
         (steps(switch.steps), Some(switch.source.to_string()))
     } else {
@@ -438,16 +543,29 @@ fn mode_findings(
         };
         (vec![alternative.to_string()], None)
     };
-    findings.push(Finding { severity, subject: subject.to_string(), problem, fix, source });
+    findings.push(Finding {
+        severity,
+        subject: subject.to_string(),
+        problem,
+        fix,
+        source,
+    });
 }
 
-fn uci_snippet(mode: UsbMode, iface: &str, control: Option<&str>, netdev: Option<&str>) -> Option<String> {
+fn uci_snippet(
+    mode: UsbMode,
+    iface: &str,
+    control: Option<&str>,
+    netdev: Option<&str>,
+) -> Option<String> {
     if mode == UsbMode::RouterMode {
         let device = match netdev {
             Some(name) => format!("\toption device '{name}'\n"),
             None => "\t# the stick's network device (usb0 or eth1, see `ip link`):\n\toption device 'usb0'\n".to_string(),
         };
-        return Some(format!("config interface '{iface}'\n\toption proto 'dhcp'\n{device}"));
+        return Some(format!(
+            "config interface '{iface}'\n\toption proto 'dhcp'\n{device}"
+        ));
     }
     if !mode.ncmd_can_drive() {
         return None;
@@ -458,7 +576,10 @@ fn uci_snippet(mode: UsbMode, iface: &str, control: Option<&str>, netdev: Option
     ))
 }
 
-fn find_port<'a>(modems: &'a [ModemReport], tty: &str) -> Option<(&'a ModemReport, &'a InterfaceReport)> {
+fn find_port<'a>(
+    modems: &'a [ModemReport],
+    tty: &str,
+) -> Option<(&'a ModemReport, &'a InterfaceReport)> {
     modems.iter().find_map(|m| {
         m.interfaces
             .iter()
@@ -472,9 +593,14 @@ fn check_configured(ctx: &DoctorContext, modems: &[ModemReport], findings: &mut 
     for c in &ctx.configured {
         let subject = format!("interface '{}'", c.name);
         let Some(resolved) = &c.resolved else {
-            let mut fix = vec!["plug the modem in, or correct `option device` in /etc/config/network".to_string()];
+            let mut fix = vec![
+                "plug the modem in, or correct `option device` in /etc/config/network".to_string(),
+            ];
             if let Some(port) = &suggestion {
-                fix.push(format!("uci set network.{}.device='{port}' && uci commit network", c.name));
+                fix.push(format!(
+                    "uci set network.{}.device='{port}' && uci commit network",
+                    c.name
+                ));
             }
             findings.push(Finding {
                 severity: Severity::Error,
@@ -485,12 +611,19 @@ fn check_configured(ctx: &DoctorContext, modems: &[ModemReport], findings: &mut 
             });
             continue;
         };
-        let Some(name) = resolved.file_name().and_then(|n| n.to_str()) else { continue };
-        let Some((modem, port)) = find_port(modems, name) else { continue };
+        let Some(name) = resolved.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some((modem, port)) = find_port(modems, name) else {
+            continue;
+        };
         if port.role.at_preference().is_none() {
             let mut fix = Vec::new();
             if let Some(right) = &modem.control_port {
-                fix.push(format!("uci set network.{}.device='{right}' && uci commit network", c.name));
+                fix.push(format!(
+                    "uci set network.{}.device='{right}' && uci commit network",
+                    c.name
+                ));
             }
             findings.push(Finding {
                 severity: Severity::Error,
@@ -510,7 +643,9 @@ fn check_configured(ctx: &DoctorContext, modems: &[ModemReport], findings: &mut 
 }
 
 fn check_rebind(ctx: &DoctorContext, findings: &mut Vec<Finding>) {
-    let Some(rebind) = &ctx.rebind_protection else { return };
+    let Some(rebind) = &ctx.rebind_protection else {
+        return;
+    };
     if !rebind.enabled {
         return;
     }
@@ -536,7 +671,10 @@ fn check_probes(ctx: &DoctorContext, modems: &[ModemReport], findings: &mut Vec<
     let suggestion = modems.iter().find_map(|m| m.control_port.clone());
     for probe in &ctx.probes {
         if !probe.answered {
-            let mut fix = vec!["wait for the modem to finish booting (set `option delay`), then try again".to_string()];
+            let mut fix = vec![
+                "wait for the modem to finish booting (set `option delay`), then try again"
+                    .to_string(),
+            ];
             if let Some(port) = suggestion.as_ref().filter(|p| **p != probe.port) {
                 fix.push(format!("or use the AT port {port}"));
             }
@@ -565,7 +703,11 @@ fn check_probes(ctx: &DoctorContext, modems: &[ModemReport], findings: &mut Vec<
 /// Short human-readable report: fixes first, then each modem.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let actionable = report.findings.iter().filter(|f| f.severity != Severity::Info).count();
+    let actionable = report
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .count();
     if actionable == 0 {
         out.push_str("ncmd doctor: nothing to fix\n");
     } else {
@@ -577,7 +719,12 @@ pub fn render(report: &Report) -> String {
             Severity::Warning => "warning",
             Severity::Info => "note",
         };
-        out.push_str(&format!("\n{}. [{tag}] {}: {}\n", n + 1, f.subject, f.problem));
+        out.push_str(&format!(
+            "\n{}. [{tag}] {}: {}\n",
+            n + 1,
+            f.subject,
+            f.problem
+        ));
         for step in &f.fix {
             out.push_str(&format!("   -> {step}\n"));
         }
@@ -594,9 +741,16 @@ pub fn render(report: &Report) -> String {
         out.push_str(&format!(
             "\nModem {} {name}{}\n  mode: {}{}\n",
             m.id,
-            m.usb_path.as_deref().map(|p| format!(" at usb {p}")).unwrap_or_default(),
+            m.usb_path
+                .as_deref()
+                .map(|p| format!(" at usb {p}"))
+                .unwrap_or_default(),
             m.mode.describe(),
-            if m.ncmd_can_drive { " (ncmd can drive it)" } else { "" }
+            if m.ncmd_can_drive {
+                " (ncmd can drive it)"
+            } else {
+                ""
+            }
         ));
         for i in &m.interfaces {
             let driver = match (&i.driver, &i.expected_driver) {
@@ -606,7 +760,14 @@ pub fn render(report: &Report) -> String {
             };
             let mut extra: Vec<String> = Vec::new();
             if let Some(t) = &i.tty {
-                extra.push(format!("/dev/{t}{}", if i.tty_predicted { " (expected name)" } else { "" }));
+                extra.push(format!(
+                    "/dev/{t}{}",
+                    if i.tty_predicted {
+                        " (expected name)"
+                    } else {
+                        ""
+                    }
+                ));
             }
             extra.extend(i.netdevs.iter().cloned());
             extra.extend(i.cdc_wdm.iter().map(|w| format!("/dev/{w}")));
@@ -623,7 +784,10 @@ pub fn render(report: &Report) -> String {
             out.push_str(&format!(
                 "  option device: {port}{}\n",
                 if m.control_port_predicted {
-                    format!(" (expected name; check `ls {}*`)", port.trim_end_matches(|c: char| c.is_ascii_digit()))
+                    format!(
+                        " (expected name; check `ls {}*`)",
+                        port.trim_end_matches(|c: char| c.is_ascii_digit())
+                    )
                 } else {
                     String::new()
                 }
@@ -636,8 +800,87 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
+    if !report.notes.is_empty() {
+        out.push_str("\nInput notes:\n");
+        for note in &report.notes {
+            out.push_str(&format!("  - {note}\n"));
+        }
+    }
     if report.other_devices > 0 {
-        out.push_str(&format!("\n({} other USB device(s) are not modems)\n", report.other_devices));
+        out.push_str(&format!(
+            "\n({} other USB device(s) are not modems)\n",
+            report.other_devices
+        ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Huawei stick before its mode switch: only the virtual CD-ROM, unbound.
+    /// Shape from a public OpenWrt setup note (`cat /sys/kernel/debug/usb/devices | grep
+    /// -A4 12d1` → "Vendor=12d1 ProdID=1f01", "Cls=08(stor.) Driver=(none)").
+    fn zerocd() -> UsbDevice {
+        UsbDevice {
+            usb_path: Some("1-1".into()),
+            bus: Some(1),
+            dev_num: Some(2),
+            speed: Some("480".into()),
+            vid: 0x12d1,
+            pid: 0x1f01,
+            revision: None,
+            manufacturer: Some("HUAWEI_MOBILE".into()),
+            product: Some("HUAWEI_MOBILE".into()),
+            serial: None,
+            device_class: Some(0),
+            num_configurations: Some(1),
+            active_configuration: Some(1),
+            interfaces: vec![UsbInterface {
+                number: 0,
+                alt: 0,
+                class: 8,
+                subclass: 6,
+                protocol: 0x50,
+                num_endpoints: Some(2),
+                driver: None,
+                ttys: vec![],
+                netdevs: vec![],
+                cdc_wdm: vec![],
+            }],
+            inactive_configurations: vec![],
+        }
+    }
+
+    #[test]
+    fn storage_only_modem_needs_usb_modeswitch() {
+        let ctx = DoctorContext {
+            installer: Installer::Apk,
+            ..DoctorContext::default()
+        };
+        let report = diagnose(&[zerocd()], &ctx);
+        let m = &report.modems[0];
+        assert_eq!(m.mode, UsbMode::StorageOnly);
+        assert!(
+            m.missing_packages.is_empty(),
+            "usb-storage is not what it needs"
+        );
+        let f = &report.findings[0];
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.fix[0], "apk update && apk add usb-modeswitch");
+    }
+
+    #[test]
+    fn installer_commands() {
+        let pkgs = vec!["kmod-usb-acm".to_string(), "kmod-usb-net-rndis".to_string()];
+        assert_eq!(
+            Installer::Opkg.install_command(&pkgs),
+            "opkg update && opkg install kmod-usb-acm kmod-usb-net-rndis"
+        );
+        assert_eq!(
+            Installer::Apk.install_command(&pkgs),
+            "apk update && apk add kmod-usb-acm kmod-usb-net-rndis"
+        );
+    }
 }

@@ -29,6 +29,11 @@
 //!   modem port, 3 modem.
 //! * `quectel-ports` — forums.quectel.com/t/cant-send-at-command-after-changing-data-interface-to-0-0/47332
 //!   (RMNET/ECM/MBIM layout: DM, GNSS, AT, modem, net; RNDIS shifts them by two).
+//! * `fibocom-fg650` — kernel commit fb1f4584b121 "USB: serial: option: add Fibocom
+//!   FM650/FG650": "the first serial port is the AT console while the other 3 appear to be
+//!   diagnostic interfaces".
+//! * `zte-mf871a` — linux-usb patch "USB: serial: option: add support for ZTE MF871A"
+//!   (2019): "0: AT, 1: MODEM".
 //! * `usb.mk` — openwrt/openwrt package/kernel/linux/modules/usb.mk (package names).
 
 use serde::Serialize;
@@ -93,7 +98,10 @@ impl Role {
 
     /// A serial port (tty) of some kind.
     pub fn is_serial(self) -> bool {
-        matches!(self, Role::AtPort | Role::Modem | Role::Diagnostics | Role::Gps | Role::Serial)
+        matches!(
+            self,
+            Role::AtPort | Role::Modem | Role::Diagnostics | Role::Gps | Role::Serial
+        )
     }
 
     /// Roles of a serial port that answers AT commands, best first.
@@ -101,6 +109,8 @@ impl Role {
         match self {
             Role::AtPort => Some(0),
             Role::Modem => Some(1),
+            // A port of unknown function may still be the AT port: last resort.
+            Role::Serial => Some(2),
             _ => None,
         }
     }
@@ -149,7 +159,14 @@ pub struct BindingRule {
     pub source: &'static str,
 }
 
-const fn rule(class: u8, subclass: Sel, protocol: Sel, driver: &'static str, role: Role, source: &'static str) -> BindingRule {
+const fn rule(
+    class: u8,
+    subclass: Sel,
+    protocol: Sel,
+    driver: &'static str,
+    role: Role,
+    source: &'static str,
+) -> BindingRule {
     BindingRule {
         vid: None,
         pids: &[],
@@ -167,36 +184,52 @@ const fn rule(class: u8, subclass: Sel, protocol: Sel, driver: &'static str, rol
 }
 
 const fn vendor(vid: u16, r: BindingRule) -> BindingRule {
-    BindingRule { vid: Some(vid), ..r }
+    BindingRule {
+        vid: Some(vid),
+        ..r
+    }
 }
 
 const fn products(vid: u16, pids: &'static [u16], r: BindingRule) -> BindingRule {
-    BindingRule { vid: Some(vid), pids, ..r }
+    BindingRule {
+        vid: Some(vid),
+        pids,
+        ..r
+    }
 }
 
 const HUAWEI: u16 = 0x12d1;
 const QUECTEL: u16 = 0x2c7c;
 const SIERRA: u16 = 0x1199;
 const DELL: u16 = 0x413c;
+const FIBOCOM: u16 = 0x2cb7;
+const ZTE: u16 = 0x19d2;
+/// Source key of the Quectel port-order rows.
+const QUECTEL_PORTS: &str = "option.c; qcserial.c (EC20 layout); quectel-ports";
+/// FG650/FM650 in ECM, NCM, RNDIS, MBIM mode.
+const FIBOCOM_FG650: &[u16] = &[0x0a04, 0x0a05, 0x0a06, 0x0a07];
 
 /// Huawei option protocols (option.c), minus the ones with a role of their own below.
 const HUAWEI_OPTION_OTHER: &[u8] = &[
-    0x04, 0x06, 0x0a, 0x0b, 0x0d, 0x0e, 0x0f, 0x15, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x31,
-    0x32, 0x33, 0x34, 0x35, 0x36, 0x3a, 0x3b, 0x3d, 0x3e, 0x3f, 0x48, 0x49, 0x4a, 0x4b, 0x4c,
-    0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x6a, 0x6b, 0x6d, 0x6e, 0x6f, 0x72, 0x73, 0x74, 0x75,
-    0x78, 0x79, 0x7a, 0x7b, 0x7c,
+    0x04, 0x06, 0x0a, 0x0b, 0x0d, 0x0e, 0x0f, 0x15, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x31, 0x32,
+    0x33, 0x34, 0x35, 0x36, 0x3a, 0x3b, 0x3d, 0x3e, 0x3f, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x61, 0x62,
+    0x63, 0x64, 0x65, 0x66, 0x6a, 0x6b, 0x6d, 0x6e, 0x6f, 0x72, 0x73, 0x74, 0x75, 0x78, 0x79, 0x7a,
+    0x7b, 0x7c,
 ];
 /// Quectel products whose QMI interface is any ff/ff/ff with more than two endpoints.
 const QUECTEL_QMI_FF: &[u16] = &[0x0125, 0x0306, 0x0512, 0x0620, 0x0800, 0x0801];
 /// Sierra Wireless MC/EM74xx, EM7565, EM7590 and Dell-branded Sierra cards: `DEVICE_SWI`
 /// entries of qcserial.c (Sierra layout).
-const SIERRA_QCSERIAL: &[u16] = &[0x9071, 0x9079, 0x907b, 0x9090, 0x9091, 0x90d2, 0xc080, 0xc081];
+const SIERRA_QCSERIAL: &[u16] = &[
+    0x9071, 0x9079, 0x907b, 0x9090, 0x9091, 0x90d2, 0xc080, 0xc081,
+];
 const DELL_QCSERIAL: &[u16] = &[
-    0x81a2, 0x81a3, 0x81a4, 0x81a8, 0x81a9, 0x81b1, 0x81b3, 0x81b5, 0x81b6, 0x81c2, 0x81cb,
-    0x81cc, 0x81cf, 0x81d0, 0x81d1, 0x81d2, 0x8217, 0x8218,
+    0x81a2, 0x81a3, 0x81a4, 0x81a8, 0x81a9, 0x81b1, 0x81b3, 0x81b5, 0x81b6, 0x81c2, 0x81cb, 0x81cc,
+    0x81cf, 0x81d0, 0x81d1, 0x81d2, 0x8217, 0x8218,
 ];
 
 /// The binding table, most specific rows first; the first matching row wins.
+#[rustfmt::skip]
 pub static BINDINGS: &[BindingRule] = &[
     // Huawei NCM control, vendor-specific class (huawei_cdc_ncm_devs has exactly these four).
     vendor(HUAWEI, rule(0xff, Sel::Is(0x02), Sel::OneOf(&[0x16, 0x46, 0x76]), "huawei_cdc_ncm", Role::NcmControl, "huawei_cdc_ncm.c")),
@@ -214,10 +247,10 @@ pub static BINDINGS: &[BindingRule] = &[
     // Quectel: QMI on ff/ff/ff with >2 endpoints, DM on the 2-endpoint ff/ff/ff,
     // then GNSS, AT, modem on the ff/00/00 ports in order.
     BindingRule { min_endpoints: Some(3), ..products(QUECTEL, QUECTEL_QMI_FF, rule(0xff, Sel::Is(0xff), Sel::Is(0xff), "qmi_wwan", Role::QmiNetwork, "qmi_wwan.c")) },
-    BindingRule { max_endpoints: Some(2), ..vendor(QUECTEL, rule(0xff, Sel::Is(0xff), Sel::Is(0xff), "option", Role::Diagnostics, "option.c; qcserial.c (EC20 layout); quectel-ports")) },
-    BindingRule { ordinal: Some(0), ..vendor(QUECTEL, rule(0xff, Sel::Is(0x00), Sel::Is(0x00), "option", Role::Gps, "option.c; qcserial.c (EC20 layout); quectel-ports")) },
-    BindingRule { ordinal: Some(1), ..vendor(QUECTEL, rule(0xff, Sel::Is(0x00), Sel::Is(0x00), "option", Role::AtPort, "option.c; qcserial.c (EC20 layout); quectel-ports")) },
-    BindingRule { ordinal: Some(2), ..vendor(QUECTEL, rule(0xff, Sel::Is(0x00), Sel::Is(0x00), "option", Role::Modem, "option.c; qcserial.c (EC20 layout); quectel-ports")) },
+    BindingRule { max_endpoints: Some(2), ..vendor(QUECTEL, rule(0xff, Sel::Is(0xff), Sel::Is(0xff), "option", Role::Diagnostics, "option.c; quectel-ports")) },
+    BindingRule { ordinal: Some(0), ..vendor(QUECTEL, rule(0xff, Sel::Is(0x00), Sel::Is(0x00), "option", Role::Gps, QUECTEL_PORTS)) },
+    BindingRule { ordinal: Some(1), ..vendor(QUECTEL, rule(0xff, Sel::Is(0x00), Sel::Is(0x00), "option", Role::AtPort, QUECTEL_PORTS)) },
+    BindingRule { ordinal: Some(2), ..vendor(QUECTEL, rule(0xff, Sel::Is(0x00), Sel::Is(0x00), "option", Role::Modem, QUECTEL_PORTS)) },
     // Sierra Wireless (and Dell-branded Sierra) qcserial layout; QMI on 8 and 10.
     BindingRule { interfaces: &[8, 10], ..products(SIERRA, &[0x9071], rule(0xff, Sel::Is(0xff), Sel::Is(0xff), "qmi_wwan", Role::QmiNetwork, "qmi_wwan.c")) },
     BindingRule { interfaces: &[0], ..products(SIERRA, SIERRA_QCSERIAL, rule(0xff, Sel::Any, Sel::Any, "qcserial", Role::Diagnostics, "qcserial.c")) },
@@ -226,6 +259,13 @@ pub static BINDINGS: &[BindingRule] = &[
     BindingRule { interfaces: &[0], ..products(DELL, DELL_QCSERIAL, rule(0xff, Sel::Any, Sel::Any, "qcserial", Role::Diagnostics, "qcserial.c")) },
     BindingRule { interfaces: &[2], ..products(DELL, DELL_QCSERIAL, rule(0xff, Sel::Any, Sel::Any, "qcserial", Role::Gps, "qcserial.c")) },
     BindingRule { interfaces: &[3], ..products(DELL, DELL_QCSERIAL, rule(0xff, Sel::Any, Sel::Any, "qcserial", Role::AtPort, "qcserial.c")) },
+    // Fibocom FG650/FM650 (all four compositions): first ff/00/00 port = AT console, the
+    // others diagnostics.
+    BindingRule { ordinal: Some(0), ..products(FIBOCOM, FIBOCOM_FG650, rule(0xff, Sel::Is(0), Sel::Is(0), "option", Role::AtPort, "fibocom-fg650")) },
+    products(FIBOCOM, FIBOCOM_FG650, rule(0xff, Sel::Is(0), Sel::Is(0), "option", Role::Diagnostics, "fibocom-fg650")),
+    // ZTE MF871A: 0 AT, 1 modem.
+    BindingRule { interfaces: &[0], ..products(ZTE, &[0x1481], rule(0xff, Sel::Is(0), Sel::Is(0), "option", Role::AtPort, "zte-mf871a")) },
+    BindingRule { interfaces: &[1], ..products(ZTE, &[0x1481], rule(0xff, Sel::Is(0), Sel::Is(0), "option", Role::Modem, "zte-mf871a")) },
     // Class-defined functions, any vendor.
     rule(0x02, Sel::Is(0x0d), Sel::Is(0x00), "cdc_ncm", Role::NcmControl, "cdc_ncm.c"),
     rule(0x02, Sel::Is(0x0e), Sel::Is(0x00), "cdc_mbim", Role::MbimControl, "cdc_mbim.c"),
@@ -305,7 +345,9 @@ impl UsbMode {
             UsbMode::Rndis => "RNDIS",
             UsbMode::Mbim => "MBIM",
             UsbMode::Qmi => "QMI (qmi_wwan)",
-            UsbMode::RouterMode => "router mode (HiLink-style: Ethernet to a router inside the stick)",
+            UsbMode::RouterMode => {
+                "router mode (HiLink-style: Ethernet to a router inside the stick)"
+            }
             UsbMode::StorageOnly => "storage/CD-ROM only (needs a USB mode switch)",
             UsbMode::SerialOnly => "serial ports only (PPP)",
             UsbMode::Unknown => "unknown",
@@ -330,7 +372,8 @@ impl UsbMode {
     }
 }
 
-/// How to get a modem from one USB mode into one ncmd can drive.
+/// How to get a modem from one USB mode into one ncmd can drive (NCM, or ECM where the
+/// vendor offers no NCM).
 #[derive(Debug, Clone, Copy)]
 pub struct ModeSwitch {
     pub vid: u16,
@@ -338,7 +381,6 @@ pub struct ModeSwitch {
     pub pids: &'static [u16],
     /// Modes this advice applies to.
     pub from: &'static [UsbMode],
-    pub to: UsbMode,
     /// What to do, in order. `{vid}`, `{pid}` are replaced by the device's ids.
     pub steps: &'static [&'static str],
     pub source: &'static str,
@@ -350,7 +392,6 @@ pub static MODE_SWITCHES: &[ModeSwitch] = &[
         vid: HUAWEI,
         pids: &[0x14db, 0x14dc],
         from: &[UsbMode::RouterMode, UsbMode::Ecm, UsbMode::Rndis],
-        to: UsbMode::Ncm,
         steps: &[
             "HiLink firmware has no AT port: either use it as it is (proto 'dhcp' on its network device, web UI at its gateway address), or",
             "switch it to stick mode: on E3372h-320 class sticks `usb_modeswitch -v 0x{vid} -p 0x{pid} -X` (the \"HuaweiAlt\" message) gives 12d1:155e with a CDC-NCM function; older HiLink sticks need stick firmware",
@@ -361,9 +402,8 @@ pub static MODE_SWITCHES: &[ModeSwitch] = &[
         vid: HUAWEI,
         pids: &[],
         from: &[UsbMode::SerialOnly, UsbMode::Ecm, UsbMode::Rndis, UsbMode::Mbim, UsbMode::Qmi],
-        to: UsbMode::Ncm,
         steps: &[
-            "on the AT port ({at}) send `AT^SETPORT?` and note the answer (to undo), then `AT^SETPORT=\"FF;12,16\"` (PCUI + NCM; keep 12 in the list or the stick loses its AT port), then unplug and replug",
+            "on the AT port ({at}) send `AT^SETPORT?` and note the answer (to undo), then `AT^SETPORT=\"FF;12,16\"` (PCUI + NCM; keep 12 in the list or the stick loses its AT port), then `AT^RESET` or unplug and replug",
         ],
         source: "https://gist.github.com/aliicex/8bdade7383fa58d874bb72cc54f84d2c",
     },
@@ -371,7 +411,6 @@ pub static MODE_SWITCHES: &[ModeSwitch] = &[
         vid: QUECTEL,
         pids: &[],
         from: &[UsbMode::Qmi, UsbMode::Mbim, UsbMode::Rndis],
-        to: UsbMode::Ecm,
         steps: &[
             "on the AT port ({at}) send `AT+QCFG=\"usbnet\",1` (0 = QMI, 1 = ECM, 2 = MBIM, 3 = RNDIS), then `AT+CFUN=1,1` to restart the module; ncmd then dials with AT+QNETDEVCTL over the ECM interface",
         ],
@@ -381,13 +420,12 @@ pub static MODE_SWITCHES: &[ModeSwitch] = &[
 
 /// A modem that shows several USB configurations can often be moved to another one.
 pub const CONFIG_SWITCH_STEPS: &[&str] = &[
-    "the modem offers {n} USB configurations ({active}); another may carry ECM/NCM: try `usb_modeswitch -v 0x{vid} -p 0x{pid} -u <N>` (or write N to /sys/bus/usb/devices/<dev>/bConfigurationValue) and run ncmd doctor again",
+    "the modem offers {n} USB configurations ({active}); another may carry ECM/NCM: try `usb_modeswitch -v 0x{vid} -p 0x{pid} -u <N>` (or `echo N > /sys/bus/usb/devices/{dev}/bConfigurationValue`) and run ncmd doctor again",
 ];
 pub const CONFIG_SWITCH_SOURCE: &str = "https://lists.freedesktop.org/archives/modemmanager-devel/2016-March/002727.html (Huawei assigns configuration numbers per firmware) ; Novatel U620L Linux integration guide (`usb_modeswitch -u 2`)";
 
-/// For storage-only modems: the usb-modeswitch package does the switch on hotplug.
+/// For storage-only modems, after installing usb-modeswitch (which switches on hotplug).
 pub const STORAGE_SWITCH_STEPS: &[&str] = &[
-    "opkg update && opkg install usb-modeswitch",
     "unplug and replug the modem; it should come back with a new product id and serial/network interfaces",
 ];
 pub const STORAGE_SWITCH_SOURCE: &str =
@@ -433,14 +471,17 @@ pub fn package_for(driver: &str) -> Option<&'static str> {
 
 /// Vendor name if `vid` makes modems.
 pub fn modem_vendor(vid: u16) -> Option<&'static str> {
-    MODEM_VENDORS.iter().find(|(v, _)| *v == vid).map(|(_, n)| *n)
+    MODEM_VENDORS
+        .iter()
+        .find(|(v, _)| *v == vid)
+        .map(|(_, n)| *n)
 }
 
 /// The first mode switch for this device and current mode.
 pub fn mode_switch_for(vid: u16, pid: u16, mode: UsbMode) -> Option<&'static ModeSwitch> {
-    MODE_SWITCHES
-        .iter()
-        .find(|m| m.vid == vid && (m.pids.is_empty() || m.pids.contains(&pid)) && m.from.contains(&mode))
+    MODE_SWITCHES.iter().find(|m| {
+        m.vid == vid && (m.pids.is_empty() || m.pids.contains(&pid)) && m.from.contains(&mode)
+    })
 }
 
 #[cfg(test)]
@@ -451,7 +492,11 @@ mod tests {
     fn huawei_ncm_rows_follow_the_kernel_table() {
         for (sub, proto) in [(2, 0x16), (2, 0x46), (2, 0x76), (3, 0x16)] {
             let r = binding_for(HUAWEI, 0x1506, 1, (0xff, sub, proto), Some(1), 0);
-            assert_eq!(r.and_then(|r| r.driver), Some("huawei_cdc_ncm"), "ff/{sub:02x}/{proto:02x}");
+            assert_eq!(
+                r.and_then(|r| r.driver),
+                Some("huawei_cdc_ncm"),
+                "ff/{sub:02x}/{proto:02x}"
+            );
         }
         // Not in huawei_cdc_ncm_devs, and not in option's list either.
         assert!(binding_for(HUAWEI, 0x1506, 1, (0xff, 3, 0x46), Some(1), 0).is_none());

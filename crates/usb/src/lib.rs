@@ -18,9 +18,7 @@ pub mod sysfs;
 
 pub use devices_file::{parse_devices_file, DevicesFile};
 pub use dnsmasq::{parse_rebind_protection, RebindProtection};
-pub use doctor::{
-    diagnose, render, ConfiguredIface, DoctorContext, PortProbe, Report,
-};
+pub use doctor::{diagnose, render, ConfiguredIface, DoctorContext, Installer, PortProbe, Report};
 pub use error::UsbError;
 pub use model::{UsbConfiguration, UsbDevice, UsbInterface};
 pub use sysfs::{data_interface_for, discover, DataPorts};

@@ -26,7 +26,10 @@ pub struct UsbInterface {
 impl UsbInterface {
     /// Class triple as written in dumps: `ff/03/12`.
     pub fn class_triple(&self) -> String {
-        format!("{:02x}/{:02x}/{:02x}", self.class, self.subclass, self.protocol)
+        format!(
+            "{:02x}/{:02x}/{:02x}",
+            self.class, self.subclass, self.protocol
+        )
     }
 }
 

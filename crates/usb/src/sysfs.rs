@@ -25,8 +25,14 @@ pub struct DataPorts {
 
 /// Network drivers in order of preference when a device has several netdevs
 /// (an NCM modem also exposing ECM, say). Unlisted drivers come after these.
-const DATA_DRIVER_PREFERENCE: &[&str] =
-    &["huawei_cdc_ncm", "cdc_ncm", "cdc_ether", "rndis_host", "cdc_mbim", "qmi_wwan"];
+const DATA_DRIVER_PREFERENCE: &[&str] = &[
+    "huawei_cdc_ncm",
+    "cdc_ncm",
+    "cdc_ether",
+    "rndis_host",
+    "cdc_mbim",
+    "qmi_wwan",
+];
 
 /// All USB devices (root hubs excluded) under `<sysfs_root>/bus/usb/devices`, sorted by
 /// kernel name.
@@ -37,7 +43,17 @@ pub fn discover(sysfs_root: &Path) -> Result<Vec<UsbDevice>, UsbError> {
         .filter(|n| !n.contains(':') && !n.starts_with("usb"))
         .collect();
     names.sort();
-    names.iter().map(|name| read_device(&dir.join(name), name)).collect()
+    let mut devices = Vec::new();
+    for name in &names {
+        match read_device(&dir.join(name), name) {
+            Ok(device) => devices.push(device),
+            // Unplugged between listing and reading: not on the bus any more.
+            Err(UsbError::Sysfs { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(devices)
 }
 
 /// The data interface that belongs to a control device, following comgt-ncm's rules
@@ -46,8 +62,10 @@ pub fn discover(sysfs_root: &Path) -> Result<Vec<UsbDevice>, UsbError> {
 /// deterministically: netdevs bound to an NCM/ECM/RNDIS driver first, then by interface
 /// number and name. `device` may be a symlink (`/dev/serial/by-id/...`).
 pub fn data_interface_for(sysfs_root: &Path, device: &Path) -> Result<DataPorts, UsbError> {
-    let resolved = fs::canonicalize(device)
-        .map_err(|source| UsbError::DeviceMissing { path: device.to_path_buf(), source })?;
+    let resolved = fs::canonicalize(device).map_err(|source| UsbError::DeviceMissing {
+        path: device.to_path_buf(),
+        source,
+    })?;
     let name = resolved
         .file_name()
         .and_then(|n| n.to_str())
@@ -58,13 +76,26 @@ pub fn data_interface_for(sysfs_root: &Path, device: &Path) -> Result<DataPorts,
     } else if name.starts_with("cdc-wdm") {
         sysfs_root.join("class/usbmisc").join(&name)
     } else {
-        return Err(not_usb(device, format!("{name} is neither a tty nor a cdc-wdm node")));
+        return Err(not_usb(
+            device,
+            format!("{name} is neither a tty nor a cdc-wdm node"),
+        ));
     };
     let node_dev = fs::canonicalize(class_dir.join("device")).map_err(|e| {
-        not_usb(device, format!("{} has no device link ({e}); not a USB port", class_dir.display()))
+        not_usb(
+            device,
+            format!(
+                "{} has no device link ({e}); not a USB port",
+                class_dir.display()
+            ),
+        )
     })?;
-    let (usb_dir, own_iface) = usb_device_above(&node_dev)
-        .ok_or_else(|| not_usb(device, format!("no USB device above {}", node_dev.display())))?;
+    let (usb_dir, own_iface) = usb_device_above(&node_dev).ok_or_else(|| {
+        not_usb(
+            device,
+            format!("no USB device above {}", node_dev.display()),
+        )
+    })?;
     let dev_name = usb_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -75,7 +106,10 @@ pub fn data_interface_for(sysfs_root: &Path, device: &Path) -> Result<DataPorts,
 }
 
 fn not_usb(path: &Path, reason: String) -> UsbError {
-    UsbError::NotUsbPort { path: path.to_path_buf(), reason }
+    UsbError::NotUsbPort {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 /// Choose the data netdev and cdc-wdm node of a device. For a cdc-wdm control node the
@@ -89,16 +123,22 @@ pub(crate) fn pick_data_ports(usb: &UsbDevice, own_iface: Option<u8>) -> DataPor
             .unwrap_or(DATA_DRIVER_PREFERENCE.len());
         (Some(iface.number) != own_iface, driver_rank, iface.number)
     };
-    let mut with_net: Vec<&UsbInterface> =
-        usb.interfaces.iter().filter(|i| !i.netdevs.is_empty()).collect();
+    let mut with_net: Vec<&UsbInterface> = usb
+        .interfaces
+        .iter()
+        .filter(|i| !i.netdevs.is_empty())
+        .collect();
     with_net.sort_by_key(|i| rank(i));
     let netdev = with_net.first().and_then(|i| {
         let mut names = i.netdevs.clone();
         names.sort();
         names.into_iter().next()
     });
-    let mut with_wdm: Vec<&UsbInterface> =
-        usb.interfaces.iter().filter(|i| !i.cdc_wdm.is_empty()).collect();
+    let mut with_wdm: Vec<&UsbInterface> = usb
+        .interfaces
+        .iter()
+        .filter(|i| !i.cdc_wdm.is_empty())
+        .collect();
     with_wdm.sort_by_key(|i| rank(i));
     let cdc_wdm = with_wdm.first().and_then(|i| {
         let mut names = i.cdc_wdm.clone();
@@ -124,7 +164,8 @@ fn usb_device_above(start: &Path) -> Option<(PathBuf, Option<u8>)> {
             return Some((d.to_path_buf(), iface));
         }
         if iface.is_none() {
-            iface = read_attr(&d.join("bInterfaceNumber")).and_then(|v| u8::from_str_radix(&v, 16).ok());
+            iface = read_attr(&d.join("bInterfaceNumber"))
+                .and_then(|v| u8::from_str_radix(&v, 16).ok());
         }
         dir = d.parent();
     }
@@ -132,11 +173,16 @@ fn usb_device_above(start: &Path) -> Option<(PathBuf, Option<u8>)> {
 }
 
 fn read_dir_names(dir: &Path) -> Result<Vec<String>, UsbError> {
-    let entries =
-        fs::read_dir(dir).map_err(|source| UsbError::Sysfs { path: dir.to_path_buf(), source })?;
+    let entries = fs::read_dir(dir).map_err(|source| UsbError::Sysfs {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut names = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| UsbError::Sysfs { path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| UsbError::Sysfs {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         if let Some(name) = entry.file_name().to_str() {
             names.push(name.to_string());
         }
@@ -165,16 +211,25 @@ fn dec_attr<T: std::str::FromStr>(dir: &Path, name: &str) -> Option<T> {
     read_attr(&dir.join(name))?.parse().ok()
 }
 
+/// idVendor/idProduct: required, four hex digits.
+fn id_attr(dir: &Path, name: &str) -> Result<u16, UsbError> {
+    let path = dir.join(name);
+    let text = fs::read_to_string(&path).map_err(|source| UsbError::Sysfs {
+        path: path.clone(),
+        source,
+    })?;
+    u16::from_str_radix(text.trim(), 16).map_err(|e| UsbError::Sysfs {
+        path,
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{:?} is not a hex id: {e}", text.trim()),
+        ),
+    })
+}
+
 fn read_device(dir: &Path, name: &str) -> Result<UsbDevice, UsbError> {
-    let id_path = dir.join("idVendor");
-    let vid = hex_attr(dir, "idVendor").ok_or_else(|| UsbError::Sysfs {
-        path: id_path.clone(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "missing or not hex"),
-    })?;
-    let pid = hex_attr(dir, "idProduct").ok_or_else(|| UsbError::Sysfs {
-        path: dir.join("idProduct"),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "missing or not hex"),
-    })?;
+    let vid = id_attr(dir, "idVendor")?;
+    let pid = id_attr(dir, "idProduct")?;
     let prefix = format!("{name}:");
     let mut interfaces: Vec<UsbInterface> = read_dir_names(dir)?
         .into_iter()

@@ -13,7 +13,12 @@ fn fixtures() -> Vec<(String, String)> {
         .filter(|p| p.extension().is_some_and(|x| x == "txt"))
         .map(|p| {
             let text = std::fs::read_to_string(&p).expect("fixture text");
-            (p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), text)
+            (
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                text,
+            )
         })
         .collect();
     out.sort();
@@ -42,12 +47,28 @@ fn every_cut_of_every_dump_parses() {
             let part = &text[..at];
             let parsed = parse_devices_file(part)
                 .unwrap_or_else(|e| panic!("{name} cut at {at}: {e}\n---\n{part}"));
-            assert!(parsed.devices.len() <= full.devices.len(), "{name} cut at {at}");
+            assert!(
+                parsed.devices.len() <= full.devices.len(),
+                "{name} cut at {at}"
+            );
             for (dev, whole) in parsed.devices.iter().zip(&full.devices) {
-                assert_eq!((dev.vid, dev.pid), (whole.vid, whole.pid), "{name} cut at {at}");
-                assert!(dev.interfaces.len() <= whole.interfaces.len(), "{name} cut at {at}");
+                assert_eq!(
+                    (dev.vid, dev.pid),
+                    (whole.vid, whole.pid),
+                    "{name} cut at {at}"
+                );
+                assert!(
+                    dev.interfaces.len() <= whole.interfaces.len(),
+                    "{name} cut at {at}"
+                );
             }
-            let last_line = part.lines().last().unwrap_or("").trim_start().trim_start_matches('>').trim_start();
+            let last_line = part
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim_start()
+                .trim_start_matches('>')
+                .trim_start();
             let inside_record = !part.ends_with('\n')
                 && last_line.len() >= 2
                 && "TBDPSCAIE".contains(&last_line[..1])
@@ -110,15 +131,30 @@ proptest! {
 #[test]
 fn other_tools_output_is_refused_with_the_line() {
     let lsusb = "Bus 001 Device 002: ID 12d1:1446 Huawei Technologies Co., Ltd. E1552/E1800 (HSPA modem)\nDevice Descriptor:\n";
-    let err = parse_devices_file(lsusb).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(err.starts_with("not a /sys/kernel/debug/usb/devices dump: line 1 starts with \"Bus 001"), "{err}");
+    let err = parse_devices_file(lsusb)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.starts_with("not a /sys/kernel/debug/usb/devices dump: line 1 starts with \"Bus 001"),
+        "{err}"
+    );
 
     let dmesg = "\n[ 6659.214121] usb 2-1.3: New USB device found, idVendor=2c7c, idProduct=0800\n";
-    let err = parse_devices_file(dmesg).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(err.starts_with("not a /sys/kernel/debug/usb/devices dump: line 2"), "{err}");
+    let err = parse_devices_file(dmesg)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.starts_with("not a /sys/kernel/debug/usb/devices dump: line 2"),
+        "{err}"
+    );
 
     let binary = String::from_utf8_lossy(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, b'\n']).into_owned();
-    let err = parse_devices_file(&binary).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = parse_devices_file(&binary)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("line 1"), "{err}");
 }
 
@@ -126,5 +162,8 @@ fn other_tools_output_is_refused_with_the_line() {
 fn empty_text_is_an_empty_result_with_a_note() {
     let parsed = parse_devices_file("").expect("empty is not garbage");
     assert!(parsed.devices.is_empty());
-    assert_eq!(parsed.notes, vec!["no usb/devices records found".to_string()]);
+    assert_eq!(
+        parsed.notes,
+        vec!["no usb/devices records found".to_string()]
+    );
 }

@@ -20,16 +20,25 @@ pub struct SysCfgEx {
 }
 
 pub fn syscfgex<R: Reply + ?Sized>(reply: &R) -> Result<SysCfgEx, ParseError> {
-    let line = payload(reply, &["^SYSCFGEX:"], false).ok_or_else(|| ParseError::new("^SYSCFGEX", "", "no ^SYSCFGEX line"))?;
+    let line = payload(reply, &["^SYSCFGEX:"], false)
+        .ok_or_else(|| ParseError::new("^SYSCFGEX", "", "no ^SYSCFGEX line"))?;
     if line.starts_with('(') {
-        return Err(ParseError::new("^SYSCFGEX", line, "this is the AT^SYSCFGEX=? reply, not the current setting"));
+        return Err(ParseError::new(
+            "^SYSCFGEX",
+            line,
+            "this is the AT^SYSCFGEX=? reply, not the current setting",
+        ));
     }
     let f = fields(line);
     let bad = |why: String| ParseError::new("^SYSCFGEX", line, why);
     if f.len() < 4 {
         return Err(bad("expected acqorder,band,roam,srvdomain[,lteband]".into()));
     }
-    let n = |i: usize| f[i].num::<u8>().map_err(bad)?.ok_or_else(|| bad("field missing".into()));
+    let n = |i: usize| {
+        f[i].num::<u8>()
+            .map_err(bad)?
+            .ok_or_else(|| bad("field missing".into()))
+    };
     Ok(SysCfgEx {
         acqorder: f[0].text.to_string(),
         band: f[1].text.to_string(),
@@ -53,8 +62,17 @@ pub struct SysCfgExTest {
 /// The items of a `(a,b,…)` group, blanks and quotes removed.
 fn group(f: Option<&Field<'_>>) -> Vec<String> {
     let Some(f) = f else { return Vec::new() };
-    let inner = f.text.trim().strip_prefix('(').and_then(|s| s.strip_suffix(')')).unwrap_or("");
-    fields(inner).into_iter().filter(|i| !i.is_empty()).map(|i| i.text.to_string()).collect()
+    let inner = f
+        .text
+        .trim()
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or("");
+    fields(inner)
+        .into_iter()
+        .filter(|i| !i.is_empty())
+        .map(|i| i.text.to_string())
+        .collect()
 }
 
 /// `((mask,"name"),(mask,"name"))` → pairs.
@@ -64,18 +82,30 @@ fn band_list(f: Option<&Field<'_>>) -> Vec<(String, String)> {
         .filter_map(|pair| {
             let inner = pair.strip_prefix('(')?.strip_suffix(')')?.to_string();
             let p = fields(&inner);
-            Some((p.first()?.text.to_string(), p.get(1).map_or("", |n| n.text).to_string()))
+            Some((
+                p.first()?.text.to_string(),
+                p.get(1).map_or("", |n| n.text).to_string(),
+            ))
         })
         .collect()
 }
 
 pub fn syscfgex_test<R: Reply + ?Sized>(reply: &R) -> Result<SysCfgExTest, ParseError> {
-    let line = payload(reply, &["^SYSCFGEX:"], false).ok_or_else(|| ParseError::new("^SYSCFGEX=?", "", "no ^SYSCFGEX line"))?;
+    let line = payload(reply, &["^SYSCFGEX:"], false)
+        .ok_or_else(|| ParseError::new("^SYSCFGEX=?", "", "no ^SYSCFGEX line"))?;
     let f = fields(line);
     if !f[0].text.starts_with('(') {
-        return Err(ParseError::new("^SYSCFGEX=?", line, "first field is not a list of acquisition orders"));
+        return Err(ParseError::new(
+            "^SYSCFGEX=?",
+            line,
+            "first field is not a list of acquisition orders",
+        ));
     }
-    Ok(SysCfgExTest { acqorders: group(f.first()), bands: band_list(f.get(1)), lte_bands: band_list(f.get(4)) })
+    Ok(SysCfgExTest {
+        acqorders: group(f.first()),
+        bands: band_list(f.get(1)),
+        lte_bands: band_list(f.get(4)),
+    })
 }
 
 /// State of one NDIS connection (`<stat>` of `^NDISSTAT`).
@@ -102,7 +132,11 @@ pub fn ndisstat<R: Reply + ?Sized>(reply: &R) -> Result<NdisStatus, ParseError> 
     let mut lines = payloads(reply, "^NDISSTATQRY:");
     lines.extend(payloads(reply, "^NDISSTAT:"));
     if lines.is_empty() {
-        return Err(ParseError::new("^NDISSTAT", "", "no ^NDISSTAT/^NDISSTATQRY line"));
+        return Err(ParseError::new(
+            "^NDISSTAT",
+            "",
+            "no ^NDISSTAT/^NDISSTATQRY line",
+        ));
     }
     let mut out = NdisStatus::default();
     for line in lines {
@@ -152,18 +186,30 @@ fn le_hex_v4(f: &Field<'_>) -> Result<Ipv4Addr, String> {
 }
 
 fn rates(f: &[Field<'_>]) -> Result<(u64, u64), String> {
-    let n = |i: usize| f.get(i).map(|x| x.num::<u64>()).transpose().map(|v| v.flatten().unwrap_or(0));
+    let n = |i: usize| {
+        f.get(i)
+            .map(|x| x.num::<u64>())
+            .transpose()
+            .map(|v| v.flatten().unwrap_or(0))
+    };
     Ok((n(6)?, n(7)?))
 }
 
 pub fn dhcp<R: Reply + ?Sized>(reply: &R) -> Result<HuaweiDhcp, ParseError> {
-    let line = payload(reply, &["^DHCP:"], false).ok_or_else(|| ParseError::new("^DHCP", "", "no ^DHCP line"))?;
+    let line = payload(reply, &["^DHCP:"], false)
+        .ok_or_else(|| ParseError::new("^DHCP", "", "no ^DHCP line"))?;
     let f = fields(line);
     let bad = |why: String| ParseError::new("^DHCP", line, why);
     if f.len() < 6 {
-        return Err(bad("expected 8 fields: ip,mask,gateway,server,dns1,dns2,max_rx,max_tx".into()));
+        return Err(bad(
+            "expected 8 fields: ip,mask,gateway,server,dns1,dns2,max_rx,max_tx".into(),
+        ));
     }
-    let a: Vec<Ipv4Addr> = f[..6].iter().map(le_hex_v4).collect::<Result<_, _>>().map_err(bad)?;
+    let a: Vec<Ipv4Addr> = f[..6]
+        .iter()
+        .map(le_hex_v4)
+        .collect::<Result<_, _>>()
+        .map_err(bad)?;
     let nonzero = |x: Ipv4Addr| (!x.is_unspecified()).then_some(x);
     let (max_rx_bps, max_tx_bps) = rates(&f).map_err(bad)?;
     Ok(HuaweiDhcp {
@@ -192,17 +238,23 @@ pub struct HuaweiDhcpV6 {
 }
 
 pub fn dhcpv6<R: Reply + ?Sized>(reply: &R) -> Result<HuaweiDhcpV6, ParseError> {
-    let line = payload(reply, &["^DHCPV6:"], false).ok_or_else(|| ParseError::new("^DHCPV6", "", "no ^DHCPV6 line"))?;
+    let line = payload(reply, &["^DHCPV6:"], false)
+        .ok_or_else(|| ParseError::new("^DHCPV6", "", "no ^DHCPV6 line"))?;
     let f = fields(line);
     let bad = |why: String| ParseError::new("^DHCPV6", line, why);
     if f.len() < 6 {
-        return Err(bad("expected 8 fields: ip,mask,gateway,server,dns1,dns2,max_rx,max_tx".into()));
+        return Err(bad(
+            "expected 8 fields: ip,mask,gateway,server,dns1,dns2,max_rx,max_tx".into(),
+        ));
     }
     let v6 = |i: usize| -> Result<Option<Ipv6Addr>, ParseError> {
         if f[i].is_empty() {
             return Ok(None);
         }
-        let a: Ipv6Addr = f[i].text.parse().map_err(|_| bad(format!("{:?} is not an IPv6 address", f[i].text)))?;
+        let a: Ipv6Addr = f[i]
+            .text
+            .parse()
+            .map_err(|_| bad(format!("{:?} is not an IPv6 address", f[i].text)))?;
         Ok((!a.is_unspecified()).then_some(a))
     };
     let address = v6(0)?.ok_or_else(|| bad("no address".into()))?;
@@ -227,7 +279,16 @@ mod tests {
     fn syscfgex_current() {
         // ModemManager plugins/huawei/tests/test-modem-helpers-huawei.c (syscfgex_response_tests).
         let s = syscfgex("^SYSCFGEX: \"00\",3FFFFFFF,1,2,7FFFFFFFFFFFFFFF").unwrap();
-        assert_eq!(s, SysCfgEx { acqorder: "00".into(), band: "3FFFFFFF".into(), roam: 1, srvdomain: 2, lteband: "7FFFFFFFFFFFFFFF".into() });
+        assert_eq!(
+            s,
+            SysCfgEx {
+                acqorder: "00".into(),
+                band: "3FFFFFFF".into(),
+                roam: 1,
+                srvdomain: 2,
+                lteband: "7FFFFFFFFFFFFFFF".into()
+            }
+        );
         // Same file: a non-LTE modem with an empty LTE band field.
         let s = syscfgex("^SYSCFGEX: \"0201\",3fffffff,1,2,").unwrap();
         assert_eq!((s.acqorder.as_str(), s.lteband.as_str()), ("0201", ""));
@@ -246,7 +307,10 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(t.acqorders, ["00", "03", "02", "01", "99"]);
-        assert_eq!(t.bands[1], ("3fffffff".to_string(), "All Bands".to_string()));
+        assert_eq!(
+            t.bands[1],
+            ("3fffffff".to_string(), "All Bands".to_string())
+        );
         assert_eq!(t.lte_bands.len(), 2);
         // Same file: a non-LTE modem, LTE band list empty.
         let t = syscfgex_test(concat!(
@@ -255,7 +319,10 @@ mod tests {
             "(0-2),(0-4),,"
         ))
         .unwrap();
-        assert_eq!((t.acqorders.len(), t.bands.len(), t.lte_bands.len()), (5, 3, 0));
+        assert_eq!(
+            (t.acqorders.len(), t.bands.len(), t.lte_bands.len()),
+            (5, 3, 0)
+        );
         assert!(syscfgex_test("^SYSCFGEX: \"00\",3FFFFFFF,1,2,").is_err());
     }
 
@@ -266,24 +333,52 @@ mod tests {
         let cases: &[(&str, Option<NdisState>, Option<NdisState>)] = &[
             ("^NDISSTAT: 1,,,IPV4\r\n", Some(C), None),
             ("^NDISSTAT: 0,,,IPV6", None, Some(D)),
-            ("^NDISSTAT: 1,,,IPV4\r\n^NDISSTAT: 0,,,IPV6", Some(C), Some(D)),
+            (
+                "^NDISSTAT: 1,,,IPV4\r\n^NDISSTAT: 0,,,IPV6",
+                Some(C),
+                Some(D),
+            ),
             ("^NDISSTAT: 0,,,\"IPV4\",1,,,\"IPV6\"", Some(D), Some(C)),
-            ("^NDISSTATQRY: 1,,,IPV4\r\n^NDISSTATQRY: 1,,,IPV6\r\n", Some(C), Some(C)),
-            ("^NDISSTATQRY: 0,,,\"IPV4\",0,,,\"IPV6\"\r\n", Some(D), Some(D)),
+            (
+                "^NDISSTATQRY: 1,,,IPV4\r\n^NDISSTATQRY: 1,,,IPV6\r\n",
+                Some(C),
+                Some(C),
+            ),
+            (
+                "^NDISSTATQRY: 0,,,\"IPV4\",0,,,\"IPV6\"\r\n",
+                Some(D),
+                Some(D),
+            ),
             ("^NDISSTATQRY: 1,,,\"IPV4\",0,,,\"IPV6\"", Some(C), Some(D)),
         ];
         for (reply, v4, v6) in cases {
-            assert_eq!(ndisstat(*reply).unwrap(), NdisStatus { ipv4: *v4, ipv6: *v6 }, "{reply:?}");
+            assert_eq!(
+                ndisstat(*reply).unwrap(),
+                NdisStatus {
+                    ipv4: *v4,
+                    ipv6: *v6
+                },
+                "{reply:?}"
+            );
         }
     }
 
     #[test]
     fn ndisstat_old_and_bad_forms() {
         // Old firmware: bare state (E3372 "^NDISSTATQRY: 1" per the task's Huawei notes).
-        assert_eq!(ndisstat("^NDISSTATQRY: 1").unwrap().ipv4, Some(NdisState::Connected));
-        assert_eq!(ndisstat("^NDISSTATQRY: 2,,,\"IPV4\"").unwrap().ipv4, Some(NdisState::Connecting));
+        assert_eq!(
+            ndisstat("^NDISSTATQRY: 1").unwrap().ipv4,
+            Some(NdisState::Connected)
+        );
+        assert_eq!(
+            ndisstat("^NDISSTATQRY: 2,,,\"IPV4\"").unwrap().ipv4,
+            Some(NdisState::Connecting)
+        );
         // The URC with an error code and wx (layout per Huawei's ^NDISSTAT description).
-        assert_eq!(ndisstat("^NDISSTAT: 0,33,,\"IPV4\"").unwrap().ipv4, Some(NdisState::Disconnected));
+        assert_eq!(
+            ndisstat("^NDISSTAT: 0,33,,\"IPV4\"").unwrap().ipv4,
+            Some(NdisState::Disconnected)
+        );
         assert!(ndisstat("^NDISSTATQRY: 9,,,\"IPV4\"").is_err());
         assert!(ndisstat("^NDISSTATQRY: 1,,,\"IPX\"").is_err());
         assert!(ndisstat("OK").is_err());
@@ -293,22 +388,41 @@ mod tests {
     fn dhcp_v4() {
         // Huawei's own unit test for At_QryDhcpPara (hisi modem source, kernel tree on GitHub):
         // "^DHCP: 413DA8C0,00FFFFFF,423DA8C0,423DA8C0,00000000,00000000,81920000,81920000"
-        let d = dhcp("^DHCP: 413DA8C0,00FFFFFF,423DA8C0,423DA8C0,00000000,00000000,81920000,81920000").unwrap();
+        let d =
+            dhcp("^DHCP: 413DA8C0,00FFFFFF,423DA8C0,423DA8C0,00000000,00000000,81920000,81920000")
+                .unwrap();
         assert_eq!(d.address, Ipv4Addr::new(192, 168, 61, 65));
-        assert_eq!((d.netmask, d.prefix_len), (Ipv4Addr::new(255, 255, 255, 0), 24));
+        assert_eq!(
+            (d.netmask, d.prefix_len),
+            (Ipv4Addr::new(255, 255, 255, 0), 24)
+        );
         assert_eq!(d.gateway, Some(Ipv4Addr::new(192, 168, 61, 66)));
         assert!(d.dns.is_empty());
         assert_eq!((d.max_rx_bps, d.max_tx_bps), (81_920_000, 81_920_000));
         // A TD Tech modem's reply quoted in a public router firmware's source comment, with
         // blank-padded rates: 10.121.14.147/8, gateway 10.0.0.1, DNS 210.22.84.3 second.
-        let d = dhcp("^DHCP: 930E790A,000000FF,0100000A,0100000A,FFB84170,035416D2, 600000000, 100000000").unwrap();
-        assert_eq!((d.address, d.prefix_len), (Ipv4Addr::new(10, 121, 14, 147), 8));
+        let d = dhcp(
+            "^DHCP: 930E790A,000000FF,0100000A,0100000A,FFB84170,035416D2, 600000000, 100000000",
+        )
+        .unwrap();
+        assert_eq!(
+            (d.address, d.prefix_len),
+            (Ipv4Addr::new(10, 121, 14, 147), 8)
+        );
         assert_eq!(d.gateway, Some(Ipv4Addr::new(10, 0, 0, 1)));
         assert_eq!(d.dns[1], Ipv4Addr::new(210, 22, 84, 3));
         assert_eq!(d.max_rx_bps, 600_000_000);
         // The task's example: 0100a8c0 → 192.168.0.1; leading zeros dropped ("1010A0A").
-        assert_eq!(dhcp("^DHCP: 0100a8c0,00ffffff,0100a8c0,0,0,0,0,0").unwrap().address, Ipv4Addr::new(192, 168, 0, 1));
-        assert_eq!(dhcp("^DHCP: 1010A0A,ffffff,0,0,0,0").unwrap().address, Ipv4Addr::new(10, 10, 1, 1));
+        assert_eq!(
+            dhcp("^DHCP: 0100a8c0,00ffffff,0100a8c0,0,0,0,0,0")
+                .unwrap()
+                .address,
+            Ipv4Addr::new(192, 168, 0, 1)
+        );
+        assert_eq!(
+            dhcp("^DHCP: 1010A0A,ffffff,0,0,0,0").unwrap().address,
+            Ipv4Addr::new(10, 10, 1, 1)
+        );
         assert!(dhcp("^DHCP: zz,0,0,0,0,0,0,0").is_err());
         assert!(dhcp("^DHCP: 1,2").is_err());
     }

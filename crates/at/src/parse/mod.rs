@@ -17,12 +17,19 @@ mod registration;
 mod signal;
 mod sim;
 
-pub use huawei::{dhcp, dhcpv6, ndisstat, syscfgex, syscfgex_test, HuaweiDhcp, HuaweiDhcpV6, NdisState, NdisStatus, SysCfgEx, SysCfgExTest};
+pub use huawei::{
+    dhcp, dhcpv6, ndisstat, syscfgex, syscfgex_test, HuaweiDhcp, HuaweiDhcpV6, NdisState,
+    NdisStatus, SysCfgEx, SysCfgExTest,
+};
 pub use identity::{iccid, info_value};
-pub use pdp::{cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, ContextParams, PdpAddress, PdpContext};
+pub use pdp::{
+    cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, ContextParams, PdpAddress, PdpContext,
+};
 pub use registration::{cops, creg, Operator, RegStatus, Registration};
 pub use signal::{csq, hcsq, Csq, Hcsq};
-pub use sim::{cpin, cpinr, huawei_cpin, qpinc, PinCounters, PinRetries, QuectelPinCounter, SimLock};
+pub use sim::{
+    cpin, cpinr, huawei_cpin, qpinc, PinCounters, PinRetries, QuectelPinCounter, SimLock,
+};
 
 use crate::response::Response;
 use crate::result::strip_prefix_ci;
@@ -41,7 +48,11 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(reply: &'static str, line: &str, why: impl Into<String>) -> Self {
-        ParseError { reply, line: line.chars().take(120).collect(), why: why.into() }
+        ParseError {
+            reply,
+            line: line.chars().take(120).collect(),
+            why: why.into(),
+        }
     }
 }
 
@@ -85,7 +96,10 @@ pub trait Reply {
 
 impl Reply for str {
     fn reply_lines(&self) -> Vec<&str> {
-        self.split(['\r', '\n']).map(str::trim).filter(|l| !l.is_empty()).collect()
+        self.split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 }
 
@@ -97,30 +111,48 @@ impl Reply for String {
 
 impl Reply for Response {
     fn reply_lines(&self) -> Vec<&str> {
-        self.lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect()
+        self.lines
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 }
 
 impl Reply for [String] {
     fn reply_lines(&self) -> Vec<&str> {
-        self.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect()
+        self.iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 }
 
 impl Reply for [&str] {
     fn reply_lines(&self) -> Vec<&str> {
-        self.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect()
+        self.iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 }
 
 /// The payloads (prefix stripped, trimmed) of the lines starting with `prefix`.
 pub(crate) fn payloads<'a, R: Reply + ?Sized>(reply: &'a R, prefix: &str) -> Vec<&'a str> {
-    reply.reply_lines().into_iter().filter_map(|l| strip_prefix_ci(l, prefix).map(str::trim)).collect()
+    reply
+        .reply_lines()
+        .into_iter()
+        .filter_map(|l| strip_prefix_ci(l, prefix).map(str::trim))
+        .collect()
 }
 
 /// The payload of the first line starting with one of `prefixes`; else, if `bare` allows,
 /// the first line that is not an echo (`AT…`) and carries no other `+`/`^` prefix.
-pub(crate) fn payload<'a, R: Reply + ?Sized>(reply: &'a R, prefixes: &[&str], bare: bool) -> Option<&'a str> {
+pub(crate) fn payload<'a, R: Reply + ?Sized>(
+    reply: &'a R,
+    prefixes: &[&str],
+    bare: bool,
+) -> Option<&'a str> {
     let lines = reply.reply_lines();
     for l in &lines {
         for p in prefixes {
@@ -133,7 +165,9 @@ pub(crate) fn payload<'a, R: Reply + ?Sized>(reply: &'a R, prefixes: &[&str], ba
         return None;
     }
     lines.into_iter().find(|l| {
-        !(l.starts_with(['+', '^', '*', '$', '!', '#']) || strip_prefix_ci(l, "AT").is_some() || crate::classify_final(l).is_some())
+        !(l.starts_with(['+', '^', '*', '$', '!', '#'])
+            || strip_prefix_ci(l, "AT").is_some()
+            || crate::classify_final(l).is_some())
     })
 }
 
@@ -156,7 +190,10 @@ impl<'a> Field<'a> {
         if self.text.is_empty() {
             return Ok(None);
         }
-        self.text.parse().map(Some).map_err(|_| format!("{:?} is not a number in range", self.text))
+        self.text
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{:?} is not a number in range", self.text))
     }
 }
 
@@ -186,8 +223,14 @@ pub(crate) fn fields(payload: &str) -> Vec<Field<'_>> {
 fn field(raw: &str) -> Field<'_> {
     let t = raw.trim();
     match t.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        Some(inner) => Field { text: inner, quoted: true },
-        None => Field { text: t.trim_matches('"'), quoted: false },
+        Some(inner) => Field {
+            text: inner,
+            quoted: true,
+        },
+        None => Field {
+            text: t.trim_matches('"'),
+            quoted: false,
+        },
     }
 }
 
@@ -199,7 +242,10 @@ mod tests {
     fn tokenizer() {
         let f = fields(r#" 1 ,"IP","a,b",(0-2),((1,"x"),(2,"y")),"#);
         let texts: Vec<_> = f.iter().map(|f| f.text).collect();
-        assert_eq!(texts, ["1", "IP", "a,b", "(0-2)", r#"((1,"x"),(2,"y"))"#, ""]);
+        assert_eq!(
+            texts,
+            ["1", "IP", "a,b", "(0-2)", r#"((1,"x"),(2,"y"))"#, ""]
+        );
         assert!(f[1].quoted && !f[0].quoted);
         assert_eq!(fields("").len(), 1);
         assert_eq!(field("\"").text, "");
@@ -209,14 +255,20 @@ mod tests {
     fn reply_inputs() {
         let r = Response::new(["+CSQ: 1,2"]);
         assert_eq!(payload(&r, &["+CSQ:"], false), Some("1,2"));
-        assert_eq!(payload("AT+CGMI\r\nhuawei\r\nOK", &["+CGMI:"], true), Some("huawei"));
+        assert_eq!(
+            payload("AT+CGMI\r\nhuawei\r\nOK", &["+CGMI:"], true),
+            Some("huawei")
+        );
         assert_eq!(payload("^RSSI: 3\r\nOK", &["+CGMI:"], true), None);
     }
 
     #[test]
     fn technology() {
         assert_eq!(Technology::from_act(7), Some(Technology::Lte));
-        assert_eq!(Technology::from_act(13).map(Technology::as_str), Some("nr5g"));
+        assert_eq!(
+            Technology::from_act(13).map(Technology::as_str),
+            Some("nr5g")
+        );
         assert_eq!(Technology::from_act(99), None);
     }
 }

@@ -19,7 +19,9 @@ pub struct PdpContext {
 }
 
 fn cid(f: Option<&Field<'_>>) -> Result<u8, String> {
-    f.ok_or("cid missing")?.num::<u8>()?.ok_or_else(|| "cid missing".to_string())
+    f.ok_or("cid missing")?
+        .num::<u8>()?
+        .ok_or_else(|| "cid missing".to_string())
 }
 
 pub fn cgdcont<R: Reply + ?Sized>(reply: &R) -> Result<Vec<PdpContext>, ParseError> {
@@ -55,14 +57,19 @@ fn range(text: &str) -> Option<RangeInclusive<u8>> {
 }
 
 /// `AT+CGDCONT=?` → the cid range supported for each PDP type.
-pub fn cgdcont_test<R: Reply + ?Sized>(reply: &R) -> Result<Vec<(String, RangeInclusive<u8>)>, ParseError> {
+pub fn cgdcont_test<R: Reply + ?Sized>(
+    reply: &R,
+) -> Result<Vec<(String, RangeInclusive<u8>)>, ParseError> {
     payloads(reply, "+CGDCONT:")
         .into_iter()
         .map(|line| {
             let f = fields(line);
             let bad = |why: &str| ParseError::new("+CGDCONT=?", line, why);
             let r = range(f[0].text).ok_or_else(|| bad("first field is not a cid range"))?;
-            let t = f.get(1).filter(|t| !t.is_empty()).ok_or_else(|| bad("PDP type missing"))?;
+            let t = f
+                .get(1)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| bad("PDP type missing"))?;
             Ok((t.text.to_string(), r))
         })
         .collect()
@@ -71,7 +78,11 @@ pub fn cgdcont_test<R: Reply + ?Sized>(reply: &R) -> Result<Vec<(String, RangeIn
 /// Prefix length of a contiguous netmask; `None` if the mask has holes.
 fn mask_len(mask: &[u8]) -> Option<u8> {
     let ones: u32 = mask.iter().map(|b| b.count_ones()).sum();
-    let contiguous = mask.iter().flat_map(|b| (0..8).rev().map(move |i| b >> i & 1)).skip(ones as usize).all(|bit| bit == 0);
+    let contiguous = mask
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| b >> i & 1))
+        .skip(ones as usize)
+        .all(|bit| bit == 0);
     contiguous.then(|| u8::try_from(ones).ok()).flatten()
 }
 
@@ -96,7 +107,11 @@ pub(crate) fn addr_mask(text: &str) -> Option<(IpAddr, Option<u8>)> {
     if text.contains(':') {
         return text.parse::<IpAddr>().ok().map(|a| (a, None));
     }
-    let parts: Vec<u8> = text.split('.').map(|p| p.parse::<u8>()).collect::<Result<_, _>>().ok()?;
+    let parts: Vec<u8> = text
+        .split('.')
+        .map(|p| p.parse::<u8>())
+        .collect::<Result<_, _>>()
+        .ok()?;
     let v4 = |b: &[u8]| IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]));
     let v6 = |b: &[u8]| {
         let mut o = [0u8; 16];
@@ -114,7 +129,9 @@ pub(crate) fn addr_mask(text: &str) -> Option<(IpAddr, Option<u8>)> {
 
 /// An address field; empty or unspecified (`0.0.0.0`, `::`) → `None`.
 fn addr(f: Option<&Field<'_>>) -> Option<IpAddr> {
-    f.and_then(|f| addr_mask(f.text)).map(|(a, _)| a).filter(|a| !a.is_unspecified())
+    f.and_then(|f| addr_mask(f.text))
+        .map(|(a, _)| a)
+        .filter(|a| !a.is_unspecified())
 }
 
 /// `+CGPADDR: <cid>[,<addr1>[,<addr2>]]`.
@@ -131,7 +148,10 @@ pub fn cgpaddr<R: Reply + ?Sized>(reply: &R) -> Result<Vec<PdpAddress>, ParseErr
         .map(|line| {
             let f = fields(line);
             let bad = |why: String| ParseError::new("+CGPADDR", line, why);
-            Ok(PdpAddress { cid: cid(f.first()).map_err(bad)?, addresses: f.iter().skip(1).filter_map(|a| addr(Some(a))).collect() })
+            Ok(PdpAddress {
+                cid: cid(f.first()).map_err(bad)?,
+                addresses: f.iter().skip(1).filter_map(|a| addr(Some(a))).collect(),
+            })
         })
         .collect()
 }
@@ -157,7 +177,10 @@ pub fn cgcontrdp<R: Reply + ?Sized>(reply: &R) -> Result<Vec<ContextParams>, Par
             if f.len() < 3 {
                 return Err(bad("expected <cid>,<bearer_id>,<apn>,…".into()));
             }
-            let local = f.get(3).and_then(|a| addr_mask(a.text)).filter(|(a, _)| !a.is_unspecified());
+            let local = f
+                .get(3)
+                .and_then(|a| addr_mask(a.text))
+                .filter(|(a, _)| !a.is_unspecified());
             Ok(ContextParams {
                 cid: cid(f.first()).map_err(bad)?,
                 bearer_id: f[1].num::<u8>().map_err(bad)?,
@@ -189,7 +212,8 @@ pub fn cgact<R: Reply + ?Sized>(reply: &R) -> Result<Vec<(u8, bool)>, ParseError
 
 /// `+CGATT: <state>` → attached to the packet domain?
 pub fn cgatt<R: Reply + ?Sized>(reply: &R) -> Result<bool, ParseError> {
-    let line = payload(reply, &["+CGATT:"], false).ok_or_else(|| ParseError::new("+CGATT", "", "no +CGATT line"))?;
+    let line = payload(reply, &["+CGATT:"], false)
+        .ok_or_else(|| ParseError::new("+CGATT", "", "no +CGATT line"))?;
     match line {
         "1" => Ok(true),
         "0" => Ok(false),
@@ -208,11 +232,26 @@ mod tests {
     #[test]
     fn addresses() {
         assert_eq!(addr_mask("10.0.0.1"), Some((ip("10.0.0.1"), None)));
-        assert_eq!(addr_mask("10.40.54.48.255.255.255.224"), Some((ip("10.40.54.48"), Some(27))));
-        assert_eq!(addr_mask("192.168.97.2/30"), Some((ip("192.168.97.2"), Some(30))));
-        assert_eq!(addr_mask("2001:db8::1/64"), Some((ip("2001:db8::1"), Some(64))));
-        assert_eq!(addr_mask("10.1.2.3 255.255.0.0"), Some((ip("10.1.2.3"), Some(16))));
-        assert_eq!(addr_mask("10.1.2.3.255.0.255.0"), Some((ip("10.1.2.3"), None)));
+        assert_eq!(
+            addr_mask("10.40.54.48.255.255.255.224"),
+            Some((ip("10.40.54.48"), Some(27)))
+        );
+        assert_eq!(
+            addr_mask("192.168.97.2/30"),
+            Some((ip("192.168.97.2"), Some(30)))
+        );
+        assert_eq!(
+            addr_mask("2001:db8::1/64"),
+            Some((ip("2001:db8::1"), Some(64)))
+        );
+        assert_eq!(
+            addr_mask("10.1.2.3 255.255.0.0"),
+            Some((ip("10.1.2.3"), Some(16)))
+        );
+        assert_eq!(
+            addr_mask("10.1.2.3.255.0.255.0"),
+            Some((ip("10.1.2.3"), None))
+        );
         assert_eq!(addr_mask("1.2.3"), None);
         assert_eq!(addr_mask("300.1.1.1"), None);
         assert_eq!(addr_mask(""), None);
@@ -222,9 +261,21 @@ mod tests {
     fn cgdcont_replies() {
         // Pycom LTE driver source comment (Sequans modem):
         // +CGDCONT: 1,"IP","spe.inetd.vodafone.nbiot",,,,0,0,0,0,0,0,1,,0
-        let c = cgdcont("+CGDCONT: 1,\"IP\",\"spe.inetd.vodafone.nbiot\",,,,0,0,0,0,0,0,1,,0\r\nOK").unwrap();
-        assert_eq!(c, vec![PdpContext { cid: 1, pdp_type: "IP".into(), apn: "spe.inetd.vodafone.nbiot".into() }]);
-        let c = cgdcont("+CGDCONT: 1,\"IPV4V6\",\"internet\",\"0.0.0.0\",0,0\r\n+CGDCONT: 2,\"IPV6\",\"\"").unwrap();
+        let c =
+            cgdcont("+CGDCONT: 1,\"IP\",\"spe.inetd.vodafone.nbiot\",,,,0,0,0,0,0,0,1,,0\r\nOK")
+                .unwrap();
+        assert_eq!(
+            c,
+            vec![PdpContext {
+                cid: 1,
+                pdp_type: "IP".into(),
+                apn: "spe.inetd.vodafone.nbiot".into()
+            }]
+        );
+        let c = cgdcont(
+            "+CGDCONT: 1,\"IPV4V6\",\"internet\",\"0.0.0.0\",0,0\r\n+CGDCONT: 2,\"IPV6\",\"\"",
+        )
+        .unwrap();
         assert_eq!((c.len(), c[1].cid, c[1].apn.as_str()), (2, 2, ""));
         assert!(cgdcont("+CGDCONT: x,\"IP\"").is_err());
         assert_eq!(cgdcont("OK").unwrap(), vec![]);
@@ -234,7 +285,14 @@ mod tests {
     fn cgdcont_test_replies() {
         // Constructed per 27.007 §10.1.1 (one line per PDP type).
         let t = cgdcont_test("+CGDCONT: (1-16),\"IP\",,,(0-2),(0-4),(0-1),(0-1)\r\n+CGDCONT: (1-16),\"IPV6\",,,(0-2),(0-4)\r\n+CGDCONT: (1,2,5),\"IPV4V6\"").unwrap();
-        assert_eq!(t, vec![("IP".into(), 1..=16), ("IPV6".into(), 1..=16), ("IPV4V6".into(), 1..=5)]);
+        assert_eq!(
+            t,
+            vec![
+                ("IP".into(), 1..=16),
+                ("IPV6".into(), 1..=16),
+                ("IPV4V6".into(), 1..=5)
+            ]
+        );
         assert!(cgdcont_test("+CGDCONT: (a-b),\"IP\"").is_err());
     }
 
@@ -244,7 +302,8 @@ mod tests {
         let a = cgpaddr("+CGPADDR: 1,\"10.117.101.195\"\r\n+CGPADDR: 2,\"\"").unwrap();
         assert_eq!(a[0].addresses, vec![ip("10.117.101.195")]);
         assert!(a[1].addresses.is_empty());
-        let a = cgpaddr("+CGPADDR: 1,\"10.1.1.1\",\"254.128.0.0.0.0.0.0.0.0.0.0.0.0.0.1\"").unwrap();
+        let a =
+            cgpaddr("+CGPADDR: 1,\"10.1.1.1\",\"254.128.0.0.0.0.0.0.0.0.0.0.0.0.0.1\"").unwrap();
         assert_eq!(a[0].addresses, vec![ip("10.1.1.1"), ip("fe80::1")]);
     }
 
@@ -258,22 +317,42 @@ mod tests {
         assert_eq!(c[0].dns, vec![ip("10.105.16.254"), ip("10.105.144.254")]);
         // WNC (AT&T M18Q) mbed driver comment: unquoted address+mask and gateway.
         let c = cgcontrdp("+CGCONTRDP: 1,5,\"m2m.com.attz.mnc170.mcc310.gprs\",10.192.234.63.255.255.255.128,10.192.234.1,8.8.8.8,8.8.4.4,,,").unwrap();
-        assert_eq!((c[0].address, c[0].prefix_len, c[0].gateway), (Some(ip("10.192.234.63")), Some(25), Some(ip("10.192.234.1"))));
+        assert_eq!(
+            (c[0].address, c[0].prefix_len, c[0].gateway),
+            (
+                Some(ip("10.192.234.63")),
+                Some(25),
+                Some(ip("10.192.234.1"))
+            )
+        );
         // Rohde & Schwarz CMW500 test network, IPv6 in 32-number dotted form.
         let c = cgcontrdp("+CGCONTRDP: 1,5,\"cmw500.rohde-schwarz.com.mnc001.mcc001.gprs\",254.128.0.0.0.0.0.0.0.0.0.0.0.0.0.1.255.255.255.255.255.255.255.255.255.255.255.255.255.255.255.255,,252.177.202.254.0.0.0.0.0.0.0.0.0.0.0.2,,,").unwrap();
-        assert_eq!((c[0].address, c[0].prefix_len), (Some(ip("fe80::1")), Some(128)));
+        assert_eq!(
+            (c[0].address, c[0].prefix_len),
+            (Some(ip("fe80::1")), Some(128))
+        );
         assert_eq!(c[0].dns, vec![ip("fcb1:cafe::2")]);
         // Quectel RG501Q-EU prints bare tokens, RM520N-GL quotes them (same network).
-        let q = cgcontrdp("+CGCONTRDP: 1,5,SMARTLTE,10.167.105.28,,10.151.151.44,10.151.151.48").unwrap();
-        let r = cgcontrdp("+CGCONTRDP: 1,5,\"SMARTLTE\",\"10.148.167.210\",,\"10.151.151.44\",\"10.151.151.48\"").unwrap();
-        assert_eq!((q[0].apn.as_str(), q[0].dns.len(), q[0].prefix_len), ("SMARTLTE", 2, None));
+        let q = cgcontrdp("+CGCONTRDP: 1,5,SMARTLTE,10.167.105.28,,10.151.151.44,10.151.151.48")
+            .unwrap();
+        let r = cgcontrdp(
+            "+CGCONTRDP: 1,5,\"SMARTLTE\",\"10.148.167.210\",,\"10.151.151.44\",\"10.151.151.48\"",
+        )
+        .unwrap();
+        assert_eq!(
+            (q[0].apn.as_str(), q[0].dns.len(), q[0].prefix_len),
+            ("SMARTLTE", 2, None)
+        );
         assert_eq!(r[0].address, Some(ip("10.148.167.210")));
         assert!(cgcontrdp("+CGCONTRDP: 1").is_err());
     }
 
     #[test]
     fn cgact_cgatt() {
-        assert_eq!(cgact("+CGACT: 1,1\r\n+CGACT: 2,0").unwrap(), vec![(1, true), (2, false)]);
+        assert_eq!(
+            cgact("+CGACT: 1,1\r\n+CGACT: 2,0").unwrap(),
+            vec![(1, true), (2, false)]
+        );
         assert!(cgact("+CGACT: 1,7").is_err());
         assert!(cgact("+CGACT: 1").is_err());
         // "+CGATT: 1" from a SIMCom emulator in a public repo; 27.007 §10.1.9.

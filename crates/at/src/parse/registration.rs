@@ -69,7 +69,9 @@ pub struct Registration {
 const REG_PREFIXES: &[&str] = &["+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:"];
 
 fn hex<T: TryFrom<u64>>(f: Option<&Field<'_>>) -> Result<Option<T>, String> {
-    let Some(f) = f.filter(|f| !f.is_empty()) else { return Ok(None) };
+    let Some(f) = f.filter(|f| !f.is_empty()) else {
+        return Ok(None);
+    };
     let digits = f.text.trim_start_matches("0x").trim_start_matches("0X");
     u64::from_str_radix(digits, 16)
         .ok()
@@ -125,13 +127,21 @@ pub struct Operator {
 }
 
 pub fn cops<R: Reply + ?Sized>(reply: &R) -> Result<Operator, ParseError> {
-    let line = payload(reply, &["+COPS:"], false).ok_or_else(|| ParseError::new("+COPS", "", "no +COPS line"))?;
+    let line = payload(reply, &["+COPS:"], false)
+        .ok_or_else(|| ParseError::new("+COPS", "", "no +COPS line"))?;
     if line.starts_with('(') {
-        return Err(ParseError::new("+COPS", line, "this is a network scan (AT+COPS=?) reply, not the current operator"));
+        return Err(ParseError::new(
+            "+COPS",
+            line,
+            "this is a network scan (AT+COPS=?) reply, not the current operator",
+        ));
     }
     let f = fields(line);
     let bad = |why: String| ParseError::new("+COPS", line, why);
-    let mode = f[0].num::<u8>().map_err(bad)?.ok_or_else(|| bad("mode missing".into()))?;
+    let mode = f[0]
+        .num::<u8>()
+        .map_err(bad)?
+        .ok_or_else(|| bad("mode missing".into()))?;
     let format = match f.get(1) {
         Some(x) => x.num::<u8>().map_err(bad)?,
         None => None,
@@ -147,7 +157,12 @@ pub fn cops<R: Reply + ?Sized>(reply: &R) -> Result<Operator, ParseError> {
         Some(a) => a.num::<u8>().map_err(bad)?,
         None => None,
     };
-    Ok(Operator { mode, name, mcc_mnc, technology: act.and_then(Technology::from_act) })
+    Ok(Operator {
+        mode,
+        name,
+        mcc_mnc,
+        technology: act.and_then(Technology::from_act),
+    })
 }
 
 #[cfg(test)]
@@ -157,61 +172,251 @@ mod tests {
     /// Real replies from ModemManager's src/tests/test-modem-helpers.c (test_creg*,
     /// test_cgreg*, test_cereg*, test_c5greg*), each with the modem it came from:
     /// (reply, stat, lac, ci, technology).
-    const MM_CREG: &[(&str, RegStatus, Option<u32>, Option<u64>, Option<Technology>)] = &[
+    type Case = (
+        &'static str,
+        RegStatus,
+        Option<u32>,
+        Option<u64>,
+        Option<Technology>,
+    );
+    const MM_CREG: &[Case] = &[
         ("+CREG: 1,3", RegStatus::Denied, None, None, None),
         ("+CREG: 3", RegStatus::Denied, None, None, None),
         // Sierra Mercury, solicited then unsolicited.
-        ("+CREG: 1,1,84CD,00D30173", RegStatus::Home, Some(0x84cd), Some(0xd30173), None),
-        ("+CREG: 1,84CD,00D30156", RegStatus::Home, Some(0x84cd), Some(0xd30156), None),
+        (
+            "+CREG: 1,1,84CD,00D30173",
+            RegStatus::Home,
+            Some(0x84cd),
+            Some(0xd30173),
+            None,
+        ),
+        (
+            "+CREG: 1,84CD,00D30156",
+            RegStatus::Home,
+            Some(0x84cd),
+            Some(0xd30156),
+            None,
+        ),
         // Sony Ericsson K850i.
-        ("+CREG: 2,1,\"CE00\",\"01CEAD8F\"", RegStatus::Home, Some(0xce00), Some(0x01cead8f), None),
-        ("+CREG: 1,\"CE00\",\"00005449\"", RegStatus::Home, Some(0xce00), Some(0x5449), None),
+        (
+            "+CREG: 2,1,\"CE00\",\"01CEAD8F\"",
+            RegStatus::Home,
+            Some(0xce00),
+            Some(0x01cead8f),
+            None,
+        ),
+        (
+            "+CREG: 1,\"CE00\",\"00005449\"",
+            RegStatus::Home,
+            Some(0xce00),
+            Some(0x5449),
+            None,
+        ),
         // Huawei E160G, unregistered and registered.
-        ("+CREG: 2,0,00,0", RegStatus::NotRegistered, Some(0), Some(0), None),
-        ("+CREG: 2,1,8BE3,2BAF", RegStatus::Home, Some(0x8be3), Some(0x2baf), None),
-        ("+CREG: 1,8BE3,2BAF", RegStatus::Home, Some(0x8be3), Some(0x2baf), None),
+        (
+            "+CREG: 2,0,00,0",
+            RegStatus::NotRegistered,
+            Some(0),
+            Some(0),
+            None,
+        ),
+        (
+            "+CREG: 2,1,8BE3,2BAF",
+            RegStatus::Home,
+            Some(0x8be3),
+            Some(0x2baf),
+            None,
+        ),
+        (
+            "+CREG: 1,8BE3,2BAF",
+            RegStatus::Home,
+            Some(0x8be3),
+            Some(0x2baf),
+            None,
+        ),
         // Sony Ericsson TM-506 (leading zeros in the CI).
-        ("+CREG: 2,1,\"8BE3\",\"00002BAF\"", RegStatus::Home, Some(0x8be3), Some(0x2baf), None),
+        (
+            "+CREG: 2,1,\"8BE3\",\"00002BAF\"",
+            RegStatus::Home,
+            Some(0x8be3),
+            Some(0x2baf),
+            None,
+        ),
         // Novatel XU870 unregistered.
         ("+CREG: 2,,", RegStatus::Searching, None, None, None),
         // Iridium and leading-zero variants.
-        ("+CREG:002,001,\"18d8\",\"ffff\"", RegStatus::Home, Some(0x18d8), Some(0xffff), None),
-        ("+CREG:2,1,0001,0010", RegStatus::Home, Some(1), Some(0x10), None),
-        ("+CREG: 1,0001,0010,0", RegStatus::Home, Some(1), Some(0x10), Some(Technology::Gsm)),
-        ("+CREG: 001,\"0001\",\"0010\",000", RegStatus::Home, Some(1), Some(0x10), Some(Technology::Gsm)),
+        (
+            "+CREG:002,001,\"18d8\",\"ffff\"",
+            RegStatus::Home,
+            Some(0x18d8),
+            Some(0xffff),
+            None,
+        ),
+        (
+            "+CREG:2,1,0001,0010",
+            RegStatus::Home,
+            Some(1),
+            Some(0x10),
+            None,
+        ),
+        (
+            "+CREG: 1,0001,0010,0",
+            RegStatus::Home,
+            Some(1),
+            Some(0x10),
+            Some(Technology::Gsm),
+        ),
+        (
+            "+CREG: 001,\"0001\",\"0010\",000",
+            RegStatus::Home,
+            Some(1),
+            Some(0x10),
+            Some(Technology::Gsm),
+        ),
         // u-blox TOBY-L2 on LTE, stat 6 (SMS only, home).
-        ("+CREG: 2,6,\"8B37\",\"0A265185\",7", RegStatus::Home, Some(0x8b37), Some(0x0a265185), Some(Technology::Lte)),
-        ("+CREG: 6,\"8B37\",\"0A265185\",7", RegStatus::Home, Some(0x8b37), Some(0x0a265185), Some(Technology::Lte)),
+        (
+            "+CREG: 2,6,\"8B37\",\"0A265185\",7",
+            RegStatus::Home,
+            Some(0x8b37),
+            Some(0x0a265185),
+            Some(Technology::Lte),
+        ),
+        (
+            "+CREG: 6,\"8B37\",\"0A265185\",7",
+            RegStatus::Home,
+            Some(0x8b37),
+            Some(0x0a265185),
+            Some(Technology::Lte),
+        ),
         // Ericsson F3607gw, EDGE.
-        ("+CGREG: 2,1,\"8BE3\",\"00002B5D\",3", RegStatus::Home, Some(0x8be3), Some(0x2b5d), Some(Technology::Gsm)),
-        ("+CGREG: 1,\"8BE3\",\"00002B5D\",3", RegStatus::Home, Some(0x8be3), Some(0x2b5d), Some(Technology::Gsm)),
+        (
+            "+CGREG: 2,1,\"8BE3\",\"00002B5D\",3",
+            RegStatus::Home,
+            Some(0x8be3),
+            Some(0x2b5d),
+            Some(Technology::Gsm),
+        ),
+        (
+            "+CGREG: 1,\"8BE3\",\"00002B5D\",3",
+            RegStatus::Home,
+            Some(0x8be3),
+            Some(0x2b5d),
+            Some(Technology::Gsm),
+        ),
         // Sony-Ericsson MD400 roaming.
-        ("+CREG: 2,5,\"0502\",\"0404736D\"", RegStatus::Roaming, Some(0x0502), Some(0x0404736d), None),
-        ("+CGREG: 5,\"0502\",\"0404736D\",2", RegStatus::Roaming, Some(0x0502), Some(0x0404736d), Some(Technology::Umts)),
+        (
+            "+CREG: 2,5,\"0502\",\"0404736D\"",
+            RegStatus::Roaming,
+            Some(0x0502),
+            Some(0x0404736d),
+            None,
+        ),
+        (
+            "+CGREG: 5,\"0502\",\"0404736D\",2",
+            RegStatus::Roaming,
+            Some(0x0502),
+            Some(0x0404736d),
+            Some(Technology::Umts),
+        ),
         // Alcatel X220D (random blanks).
-        ("+CGREG: 2,1, 81ED, 1A9CEB", RegStatus::Home, Some(0x81ed), Some(0x1a9ceb), None),
+        (
+            "+CGREG: 2,1, 81ED, 1A9CEB",
+            RegStatus::Home,
+            Some(0x81ed),
+            Some(0x1a9ceb),
+            None,
+        ),
         // Samsung Wave S8500 (junk after the CI).
-        ("+CREG: 2,1,000B,2816, B, C2816", RegStatus::Home, Some(0xb), Some(0x2816), None),
+        (
+            "+CREG: 2,1,000B,2816, B, C2816",
+            RegStatus::Home,
+            Some(0xb),
+            Some(0x2816),
+            None,
+        ),
         // CGREG with RAC.
-        ("+CGREG: 1,\"1422\",\"00000142\",3,\"00\"", RegStatus::Home, Some(0x1422), Some(0x142), Some(Technology::Gsm)),
-        ("+CEREG: 2,1, 1F00, 79D903 ,7", RegStatus::Home, Some(0x1f00), Some(0x79d903), Some(Technology::Lte)),
-        ("+CEREG: 1, 1F00, 79D903 ,7", RegStatus::Home, Some(0x1f00), Some(0x79d903), Some(Technology::Lte)),
+        (
+            "+CGREG: 1,\"1422\",\"00000142\",3,\"00\"",
+            RegStatus::Home,
+            Some(0x1422),
+            Some(0x142),
+            Some(Technology::Gsm),
+        ),
+        (
+            "+CEREG: 2,1, 1F00, 79D903 ,7",
+            RegStatus::Home,
+            Some(0x1f00),
+            Some(0x79d903),
+            Some(Technology::Lte),
+        ),
+        (
+            "+CEREG: 1, 1F00, 79D903 ,7",
+            RegStatus::Home,
+            Some(0x1f00),
+            Some(0x79d903),
+            Some(Technology::Lte),
+        ),
         // Altair LTE.
-        ("+CEREG: 1, 2, 0001, 00000100, 7", RegStatus::Searching, Some(1), Some(0x100), Some(Technology::Lte)),
-        ("+CEREG: 2, 0001, 00000100, 7", RegStatus::Searching, Some(1), Some(0x100), Some(Technology::Lte)),
+        (
+            "+CEREG: 1, 2, 0001, 00000100, 7",
+            RegStatus::Searching,
+            Some(1),
+            Some(0x100),
+            Some(Technology::Lte),
+        ),
+        (
+            "+CEREG: 2, 0001, 00000100, 7",
+            RegStatus::Searching,
+            Some(1),
+            Some(0x100),
+            Some(Technology::Lte),
+        ),
         // Thuraya.
-        ("+CGREG: 2, 1, \"0426\", \"F00F\"", RegStatus::Home, Some(0x0426), Some(0xf00f), None),
-        ("+CGREG: 1, \"0426\", \"F00F\"", RegStatus::Home, Some(0x0426), Some(0xf00f), None),
+        (
+            "+CGREG: 2, 1, \"0426\", \"F00F\"",
+            RegStatus::Home,
+            Some(0x0426),
+            Some(0xf00f),
+            None,
+        ),
+        (
+            "+CGREG: 1, \"0426\", \"F00F\"",
+            RegStatus::Home,
+            Some(0x0426),
+            Some(0xf00f),
+            None,
+        ),
         ("+C5GREG: 1,3", RegStatus::Denied, None, None, None),
-        ("+C5GREG: 2,1,1F00,79D903,11,6,ABCDEF", RegStatus::Home, Some(0x1f00), Some(0x79d903), Some(Technology::Nr5g)),
-        ("+C5GREG: 1,1F00,79D903,11,6,ABCDEF", RegStatus::Home, Some(0x1f00), Some(0x79d903), Some(Technology::Nr5g)),
+        (
+            "+C5GREG: 2,1,1F00,79D903,11,6,ABCDEF",
+            RegStatus::Home,
+            Some(0x1f00),
+            Some(0x79d903),
+            Some(Technology::Nr5g),
+        ),
+        (
+            "+C5GREG: 1,1F00,79D903,11,6,ABCDEF",
+            RegStatus::Home,
+            Some(0x1f00),
+            Some(0x79d903),
+            Some(Technology::Nr5g),
+        ),
     ];
 
     #[test]
     fn creg_modemmanager_corpus() {
         for (line, stat, lac, ci, tech) in MM_CREG {
             let got = creg(*line).unwrap_or_else(|e| panic!("{line}: {e}"));
-            assert_eq!(got, Registration { stat: *stat, lac: *lac, cell_id: *ci, technology: *tech }, "{line}");
+            assert_eq!(
+                got,
+                Registration {
+                    stat: *stat,
+                    lac: *lac,
+                    cell_id: *ci,
+                    technology: *tech
+                },
+                "{line}"
+            );
         }
     }
 
@@ -220,7 +425,10 @@ mod tests {
         // Constructed per 27.007 §10.1.22 (+CEREG n=4, no location) and a 36-bit NR cell id.
         assert_eq!(creg("+CEREG: 4,3,,,,0,15").unwrap().stat, RegStatus::Denied);
         let nr = creg("+C5GREG: 2,1,\"00A1B2\",\"9A0B1C2D3\",11").unwrap();
-        assert_eq!((nr.cell_id, nr.technology), (Some(0x9A0B1C2D3), Some(Technology::Nr5g)));
+        assert_eq!(
+            (nr.cell_id, nr.technology),
+            (Some(0x9A0B1C2D3), Some(Technology::Nr5g))
+        );
         assert!(creg("+CREG: x").is_err());
         assert!(creg("+CREG: 2,1,\"zz\",\"1\"").is_err());
         assert!(creg("+CSQ: 1,2").is_err());
@@ -239,13 +447,29 @@ mod tests {
         // Constructed per 27.007 §7.3.
         assert_eq!(
             cops("+COPS: 0,0,\"vodafone ES\",7").unwrap(),
-            Operator { mode: 0, name: Some("vodafone ES".into()), mcc_mnc: None, technology: Some(Technology::Lte) }
+            Operator {
+                mode: 0,
+                name: Some("vodafone ES".into()),
+                mcc_mnc: None,
+                technology: Some(Technology::Lte)
+            }
         );
         // "+COPS: 0,2,\"302490\",7" from a Quectel/T77 log (RooterSource t77data.sh).
         let o = cops("+COPS: 0,2,\"302490\",7").unwrap();
         assert_eq!(o.mcc_mnc.as_deref(), Some("302490"));
-        assert_eq!(cops("+COPS: 0").unwrap(), Operator { mode: 0, name: None, mcc_mnc: None, technology: None });
-        assert_eq!(cops("+COPS: 1,1,\"O2\"").unwrap().name.as_deref(), Some("O2"));
+        assert_eq!(
+            cops("+COPS: 0").unwrap(),
+            Operator {
+                mode: 0,
+                name: None,
+                mcc_mnc: None,
+                technology: None
+            }
+        );
+        assert_eq!(
+            cops("+COPS: 1,1,\"O2\"").unwrap().name.as_deref(),
+            Some("O2")
+        );
         assert!(cops("+COPS: (2,\"Vodafone\",\"voda\",\"21401\",2),,(0-4),(0-2)").is_err());
         assert!(cops("+COPS: 0,7,\"x\"").is_err());
         assert!(cops("+COPS: a").is_err());

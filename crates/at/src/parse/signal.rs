@@ -28,13 +28,17 @@ pub struct Csq {
 }
 
 pub fn csq<R: Reply + ?Sized>(reply: &R) -> Result<Csq, ParseError> {
-    let line = payload(reply, &["+CSQ:"], false).ok_or_else(|| ParseError::new("+CSQ", "", "no +CSQ line"))?;
+    let line = payload(reply, &["+CSQ:"], false)
+        .ok_or_else(|| ParseError::new("+CSQ", "", "no +CSQ line"))?;
     let f = fields(line);
     let bad = |why: String| ParseError::new("+CSQ", line, why);
     if f.len() != 2 {
         return Err(bad("expected <rssi>,<ber>".into()));
     }
-    let rssi = f[0].num::<u16>().map_err(bad)?.ok_or_else(|| bad("rssi missing".into()))?;
+    let rssi = f[0]
+        .num::<u16>()
+        .map_err(bad)?
+        .ok_or_else(|| bad("rssi missing".into()))?;
     let ber = f[1].num::<u16>().map_err(bad)?;
     Ok(Csq {
         rssi_dbm: (rssi <= 31).then(|| -113 + 2 * i32::from(rssi)),
@@ -58,11 +62,14 @@ pub struct Hcsq {
 /// A value `v` in `0..=max` decoded as `floor + step·v`; 255, out of range or empty → `None`.
 fn decode(f: Option<&Field<'_>>, max: u16, floor: f64, step: f64) -> Result<Option<f64>, String> {
     let Some(f) = f else { return Ok(None) };
-    Ok(f.num::<u16>()?.filter(|v| *v <= max).map(|v| floor + step * f64::from(v)))
+    Ok(f.num::<u16>()?
+        .filter(|v| *v <= max)
+        .map(|v| floor + step * f64::from(v)))
 }
 
 pub fn hcsq<R: Reply + ?Sized>(reply: &R) -> Result<Hcsq, ParseError> {
-    let line = payload(reply, &["^HCSQ:"], false).ok_or_else(|| ParseError::new("^HCSQ", "", "no ^HCSQ line"))?;
+    let line = payload(reply, &["^HCSQ:"], false)
+        .ok_or_else(|| ParseError::new("^HCSQ", "", "no ^HCSQ line"))?;
     let f = fields(line);
     let bad = |why: String| ParseError::new("^HCSQ", line, why);
     let v = |i: usize| f.get(i);
@@ -112,10 +119,34 @@ mod tests {
     #[test]
     fn csq_values() {
         // "+CSQ: 23,99" from a SIMCom modem emulator in a public repo; 27.007 §8.5 mapping.
-        assert_eq!(csq("+CSQ: 23,99").unwrap(), Csq { rssi_dbm: Some(-67), ber: None });
-        assert_eq!(csq("+CSQ: 0,0").unwrap(), Csq { rssi_dbm: Some(-113), ber: Some(0) });
-        assert_eq!(csq("+CSQ: 31,7\r\nOK").unwrap(), Csq { rssi_dbm: Some(-51), ber: Some(7) });
-        assert_eq!(csq("+CSQ: 99,99").unwrap(), Csq { rssi_dbm: None, ber: None });
+        assert_eq!(
+            csq("+CSQ: 23,99").unwrap(),
+            Csq {
+                rssi_dbm: Some(-67),
+                ber: None
+            }
+        );
+        assert_eq!(
+            csq("+CSQ: 0,0").unwrap(),
+            Csq {
+                rssi_dbm: Some(-113),
+                ber: Some(0)
+            }
+        );
+        assert_eq!(
+            csq("+CSQ: 31,7\r\nOK").unwrap(),
+            Csq {
+                rssi_dbm: Some(-51),
+                ber: Some(7)
+            }
+        );
+        assert_eq!(
+            csq("+CSQ: 99,99").unwrap(),
+            Csq {
+                rssi_dbm: None,
+                ber: None
+            }
+        );
         assert!(csq("+CSQ: x,99").is_err());
         assert!(csq("+CSQ: 20").is_err());
         assert!(csq("OK").is_err());
@@ -133,7 +164,10 @@ mod tests {
         assert!(close(h.rsrq_db, -9.0));
         assert_eq!(h.rscp_dbm, None);
         let h = hcsq("^HCSQ: \"LTE\",255,255,255,255").unwrap();
-        assert_eq!((h.rssi_dbm, h.rsrp_dbm, h.sinr_db, h.rsrq_db), (None, None, None, None));
+        assert_eq!(
+            (h.rssi_dbm, h.rsrp_dbm, h.sinr_db, h.rsrq_db),
+            (None, None, None, None)
+        );
     }
 
     #[test]

@@ -33,7 +33,8 @@ impl SimLock {
 
 /// `+CPIN: READY` / `READY` → the SIM's lock state.
 pub fn cpin<R: Reply + ?Sized>(reply: &R) -> Result<SimLock, ParseError> {
-    let v = payload(reply, &["+CPIN:"], true).ok_or_else(|| ParseError::new("+CPIN", "", "no +CPIN line"))?;
+    let v = payload(reply, &["+CPIN:"], true)
+        .ok_or_else(|| ParseError::new("+CPIN", "", "no +CPIN line"))?;
     let v = v.trim_matches('"').trim();
     if v.is_empty() {
         return Err(ParseError::new("+CPIN", v, "empty code"));
@@ -54,12 +55,20 @@ pub struct PinCounters {
 }
 
 pub fn huawei_cpin<R: Reply + ?Sized>(reply: &R) -> Result<PinCounters, ParseError> {
-    let line = payload(reply, &["^CPIN:"], false).ok_or_else(|| ParseError::new("^CPIN", "", "no ^CPIN line"))?;
+    let line = payload(reply, &["^CPIN:"], false)
+        .ok_or_else(|| ParseError::new("^CPIN", "", "no ^CPIN line"))?;
     let f = fields(line);
     if f.len() != 6 || f[0].is_empty() {
-        return Err(ParseError::new("^CPIN", line, "expected 6 fields: code,times,puk,pin,puk2,pin2"));
+        return Err(ParseError::new(
+            "^CPIN",
+            line,
+            "expected 6 fields: code,times,puk,pin,puk2,pin2",
+        ));
     }
-    let n = |i: usize| f[i].num::<u8>().map_err(|why| ParseError::new("^CPIN", line, why));
+    let n = |i: usize| {
+        f[i].num::<u8>()
+            .map_err(|why| ParseError::new("^CPIN", line, why))
+    };
     Ok(PinCounters {
         code: SimLock::from_code(f[0].text),
         times: n(1)?,
@@ -89,8 +98,16 @@ pub fn cpinr<R: Reply + ?Sized>(reply: &R) -> Result<Vec<PinRetries>, ParseError
             }
             Ok(PinRetries {
                 code: f[0].text.to_string(),
-                retries: f[1].num::<u8>().map_err(bad)?.ok_or_else(|| bad("retries missing".into()))?,
-                default_retries: f.get(2).map(|d| d.num::<u8>()).transpose().map_err(bad)?.flatten(),
+                retries: f[1]
+                    .num::<u8>()
+                    .map_err(bad)?
+                    .ok_or_else(|| bad("retries missing".into()))?,
+                default_retries: f
+                    .get(2)
+                    .map(|d| d.num::<u8>())
+                    .transpose()
+                    .map_err(bad)?
+                    .flatten(),
             })
         })
         .collect()
@@ -114,8 +131,16 @@ pub fn qpinc<R: Reply + ?Sized>(reply: &R) -> Result<Vec<QuectelPinCounter>, Par
             if f.len() != 3 {
                 return Err(bad("expected facility,pin,puk".into()));
             }
-            let n = |i: usize| f[i].num::<u8>().map_err(bad)?.ok_or_else(|| bad("counter missing".into()));
-            Ok(QuectelPinCounter { facility: f[0].text.to_string(), pin_retries: n(1)?, puk_retries: n(2)? })
+            let n = |i: usize| {
+                f[i].num::<u8>()
+                    .map_err(bad)?
+                    .ok_or_else(|| bad("counter missing".into()))
+            };
+            Ok(QuectelPinCounter {
+                facility: f[0].text.to_string(),
+                pin_retries: n(1)?,
+                puk_retries: n(2)?,
+            })
         })
         .collect()
 }
@@ -134,7 +159,10 @@ mod tests {
         assert_eq!(cpin("+CPIN: SIM PUK"), Ok(SimLock::SimPuk));
         assert_eq!(cpin("+CPIN: SIM PIN2"), Ok(SimLock::SimPin2));
         assert_eq!(cpin("+CPIN: PH-NET PIN"), Ok(SimLock::PhNetPin));
-        assert_eq!(cpin("+CPIN: PH-SIM PIN"), Ok(SimLock::Other("PH-SIM PIN".into())));
+        assert_eq!(
+            cpin("+CPIN: PH-SIM PIN"),
+            Ok(SimLock::Other("PH-SIM PIN".into()))
+        );
         assert!(cpin("+CPIN:").is_err());
         assert!(cpin("").is_err());
     }
@@ -143,9 +171,22 @@ mod tests {
     fn huawei_counters() {
         // Layout of Huawei's ^CPIN (ME909s/E3372 AT reference: code,times,puk,pin,puk2,pin2).
         let c = huawei_cpin("^CPIN: READY,,10,3,10,3").unwrap();
-        assert_eq!(c, PinCounters { code: SimLock::Ready, times: None, puk_times: Some(10), pin_times: Some(3), puk2_times: Some(10), pin2_times: Some(3) });
+        assert_eq!(
+            c,
+            PinCounters {
+                code: SimLock::Ready,
+                times: None,
+                puk_times: Some(10),
+                pin_times: Some(3),
+                puk2_times: Some(10),
+                pin2_times: Some(3)
+            }
+        );
         let c = huawei_cpin("^CPIN: SIM PIN,2,10,2,10,3\r\nOK").unwrap();
-        assert_eq!((c.code, c.times, c.pin_times), (SimLock::SimPin, Some(2), Some(2)));
+        assert_eq!(
+            (c.code, c.times, c.pin_times),
+            (SimLock::SimPin, Some(2), Some(2))
+        );
         assert!(huawei_cpin("^CPIN: READY,,10").is_err());
         assert!(huawei_cpin("^CPIN: READY,,x,3,10,3").is_err());
     }
@@ -153,13 +194,28 @@ mod tests {
     #[test]
     fn cpinr_and_qpinc() {
         // Constructed per 27.007 §8.65.
-        let r = cpinr("+CPINR: SIM PIN,3,3\r\n+CPINR: SIM PUK,10,10\r\n+CPINR: SIM PIN2,3\r\nOK").unwrap();
+        let r = cpinr("+CPINR: SIM PIN,3,3\r\n+CPINR: SIM PUK,10,10\r\n+CPINR: SIM PIN2,3\r\nOK")
+            .unwrap();
         assert_eq!(r.len(), 3);
-        assert_eq!(r[1], PinRetries { code: "SIM PUK".into(), retries: 10, default_retries: Some(10) });
+        assert_eq!(
+            r[1],
+            PinRetries {
+                code: "SIM PUK".into(),
+                retries: 10,
+                default_retries: Some(10)
+            }
+        );
         assert_eq!(r[2].default_retries, None);
         assert!(cpinr("+CPINR: SIM PIN").is_err());
         // Layout per Quectel's EC25 AT manual (AT+QPINC?).
         let q = qpinc("+QPINC: \"SC\",3,10\r\n+QPINC: \"P2\",3,10").unwrap();
-        assert_eq!(q[0], QuectelPinCounter { facility: "SC".into(), pin_retries: 3, puk_retries: 10 });
+        assert_eq!(
+            q[0],
+            QuectelPinCounter {
+                facility: "SC".into(),
+                pin_retries: 3,
+                puk_retries: 10
+            }
+        );
     }
 }

@@ -1,0 +1,96 @@
+//! The binary against the simulator over a real pty: `info`, `at`, errors.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{ncmd, Lab, SimSpec};
+
+fn info(lab: &Lab) -> serde_json::Value {
+    let out = Command::new(ncmd()).args(["info", "--json", "--device"]).arg(&lab.tty).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn info_reads_both_personalities() {
+    for vendor in ["huawei", "generic"] {
+        let lab = Lab::new(SimSpec { vendor, netns: false, ..Default::default() });
+        let v = info(&lab);
+        assert_eq!(v["sim"]["state"], "ready", "{vendor}: {v}");
+        assert!(matches!(v["registration"]["state"].as_str(), Some("home" | "roaming")), "{vendor}: {v}");
+        assert!(v["operator"]["name"].is_string(), "{vendor}: {v}");
+        assert!(v["signal"]["rssi_dbm"].is_number(), "{vendor}: {v}");
+        assert!(v["connection"]["state"].is_string() || v["connection"]["state"].is_null());
+        for key in ["device", "modem", "sim", "registration", "operator", "signal", "mode", "pdp", "connection"] {
+            assert!(v.get(key).is_some(), "{vendor}: missing {key}");
+        }
+    }
+    let huawei = info(&Lab::new(SimSpec { netns: false, ..Default::default() }));
+    assert_eq!(huawei["mode"]["current"], "auto");
+    assert!(huawei["signal"]["rsrp_dbm"].is_number());
+}
+
+#[test]
+fn overlay_reply_decodes_as_the_real_modem_said() {
+    let dir = std::env::temp_dir().join(format!("ncmd-overlay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let overlay = dir.join("e3372.txt");
+    // ^HCSQ reply in the documented LTE form (Huawei HiLink/E3372 AT reference,
+    // ^HCSQ: "LTE",<rssi>,<rsrp>,<sinr>,<rsrq>).
+    std::fs::write(&overlay, "> AT^HCSQ?\n< ^HCSQ: \"LTE\",52,48,151,30\n< OK\n> AT+COPS?\n< +COPS: 0,0,\"Test Operator\",7\n< OK\n").unwrap();
+    let lab = Lab::new(SimSpec { netns: false, extra: vec!["--overlay".into(), overlay.display().to_string()], ..Default::default() });
+    let v = info(&lab);
+    assert_eq!(v["signal"]["rssi_dbm"], -68.0);
+    assert_eq!(v["signal"]["rsrp_dbm"], -92.0);
+    assert_eq!(v["signal"]["sinr_db"], 10.2);
+    assert_eq!(v["signal"]["rsrq_db"], -4.5);
+    assert_eq!(v["operator"]["name"], "Test Operator");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn at_prints_replies_and_fails_on_error() {
+    let lab = Lab::new(SimSpec { netns: false, ..Default::default() });
+    let out = Command::new(ncmd()).args(["at", "--device"]).arg(&lab.tty).args(["AT+CGMI", "AT+CSQ"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("huawei") && text.contains("+CSQ:"), "{text}");
+    let out = Command::new(ncmd()).args(["at", "--device"]).arg(&lab.tty).arg("AT+NOSUCH").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AT+NOSUCH"));
+}
+
+#[test]
+fn a_modem_that_never_answers_times_out() {
+    let lab = Lab::new(SimSpec { netns: false, ..Default::default() });
+    lab.sim("fault hang");
+    let t0 = Instant::now();
+    let out = Command::new(ncmd()).args(["at", "--timeout", "1", "--device"]).arg(&lab.tty).arg("AT").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did not answer") || err.contains("within"), "{err}");
+}
+
+#[test]
+fn unplug_mid_command_is_a_clear_error_within_the_timeout() {
+    let lab = Lab::new(SimSpec { netns: false, ..Default::default() });
+    lab.sim("fault slow");
+    let child = Command::new(ncmd()).args(["at", "--timeout", "8", "--device"]).arg(&lab.tty).arg("AT+CGMI").stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+    lab.sim("fault unplug");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(t0.elapsed() < Duration::from_secs(8));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("port is gone"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = Command::new(ncmd()).arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
