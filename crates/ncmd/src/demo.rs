@@ -132,7 +132,7 @@ where
 
 fn uci_text(device: &Path, ifname: &str, probe: Option<IpAddr>) -> String {
     let mut s = format!(
-        "config interface 'wwan'\n\toption proto 'ncm'\n\toption device '{}'\n\toption apn 'internet'\n\toption pdptype 'IP'\n\toption ifname '{ifname}'\n\toption mode 'preferlte'\n",
+        "config interface 'wwan'\n\toption proto 'ncm'\n\toption device '{}'\n\toption apn 'internet'\n\toption pdptype 'IP'\n\toption ifname '{ifname}'\n\toption mode 'preferlte'\n\toption linksettle '1'\n",
         device.display()
     );
     match probe {
@@ -233,6 +233,12 @@ async fn demo(args: &DemoArgs, dir: &Path) -> Result<(), crate::Error> {
             other => println!("  ping could not run: {other:?}"),
         }
     }
+    // The session refreshes signal, mode and PDP right after the link comes up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = match control::request(&control_path, &Request::Status { interface: None }).await {
+        Ok(r) => serde_json::from_value::<Vec<InterfaceStatus>>(r.data)?.into_iter().next().unwrap_or(status),
+        Err(_) => status,
+    };
     println!("\n$ ncmd status");
     print!("{}", crate::info::render_interface(&status));
     let _ = control::request(&control_path, &Request::Down { interface: "wwan".into() }).await;

@@ -98,7 +98,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.verbose);
+    // The demo and the bench print their own story; logs only when asked for.
+    let quiet = matches!(cli.command, Cmd::Demo(_) | Cmd::Bench(_));
+    init_logging(cli.verbose, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -115,8 +117,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, quiet: bool) {
     let default = match verbose {
+        0 if quiet => "error",
         0 => "warn,ncmd=info",
         1 => "info",
         _ => "debug",

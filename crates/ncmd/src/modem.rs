@@ -58,6 +58,8 @@ pub struct AtModem {
     spec: Spec,
     profile: Option<(String, VendorProfile)>,
     vars: Vars,
+    /// Identity read once per opened modem, for status.
+    identity: crate::status::Identity,
 }
 
 fn modem_error(e: AtError) -> ModemError {
@@ -81,7 +83,7 @@ impl AtModem {
         if let Some(p) = &spec.password {
             vars = vars.set(Var::Password, p.expose());
         }
-        AtModem { chan, urcs, spec, profile: None, vars }
+        AtModem { chan, urcs, spec, profile: None, vars, identity: Default::default() }
     }
 
     fn profile(&self) -> Result<&VendorProfile, ModemError> {
@@ -193,6 +195,13 @@ impl Modem for AtModem {
                 None => tracing::warn!("vendor profile {key} has no value for auth {}; using its default", auth.as_str()),
             }
         }
+        self.identity = crate::status::Identity {
+            manufacturer: Some(cgmi),
+            model: cgmm,
+            revision: self.query("AT+CGMR").await.ok().and_then(|r| parse::info_value(&r, "+CGMR:")),
+            imei: self.query("AT+CGSN").await.ok().and_then(|r| parse::info_value(&r, "+CGSN:")),
+            profile: Some(key.clone()),
+        };
         self.profile = Some((key.clone(), profile));
         Ok(key)
     }
@@ -395,7 +404,16 @@ impl Modem for AtModem {
     }
 
     async fn refresh_status(&mut self, status: &mut InterfaceStatus) {
+        status.modem.modem = self.identity.clone();
         crate::info::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
+        if let Some((_, p)) = &self.profile {
+            fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
+        }
+        if let Ok(r) = self.query("AT+CGDCONT?").await {
+            if let Ok(list) = parse::cgdcont(&r) {
+                status.modem.pdp = list.into_iter().map(|c| crate::status::Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
+            }
+        }
     }
 
     async fn next_event(&mut self) -> ModemEvent {
@@ -445,8 +463,8 @@ fn ipv6_from_reply(r: &ncmd_at::Response) -> Option<IpInfo> {
     })
 }
 
-/// Vendor facts for `info`: mode (read-only), connection state and IP, by profile data.
-pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
+/// The current mode by the profile's read-only `mode_query`.
+pub async fn fill_mode(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
     let vars = Vars::new(1, "IP");
     let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
     if let Some(q) = &profile.mode_query {
@@ -461,6 +479,13 @@ pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorPr
             }
         }
     }
+}
+
+/// Vendor facts for `info`: mode (read-only), connection state and IP, by profile data.
+pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
+    fill_mode(chan, timeout, profile, st).await;
+    let vars = Vars::new(1, "IP");
+    let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
     if let Some(cmd) = profile.status_query.as_ref().and_then(expand) {
         if let Ok(r) = chan.command(&cmd, timeout).await {
             let lines = || r.lines.iter().map(String::as_str);

@@ -630,6 +630,7 @@ impl<C: Connector> Session<C> {
                 }
             };
             self.link_up(&ip, path.ifname());
+            self.refresh(&mut modem).await;
             if let Ok(Written::Written) = modem.ensure_ps_only().await {
                 self.status.event("psonly", "service domain set to PS only");
             }
@@ -697,6 +698,21 @@ impl<C: Connector> Session<C> {
         }
     }
 
+    /// Reads signal, registration, operator, mode and PDP contexts into the status
+    /// (the session's own fields, such as the connection, are left alone).
+    async fn refresh(&self, modem: &mut C::Modem) {
+        let mut s = self.status.snapshot();
+        modem.refresh_status(&mut s).await;
+        self.status.update(|cur| {
+            cur.modem.modem = s.modem.modem;
+            cur.modem.signal = s.modem.signal;
+            cur.modem.operator = s.modem.operator;
+            cur.modem.registration = s.modem.registration;
+            cur.modem.mode = s.modem.mode;
+            cur.modem.pdp = s.modem.pdp;
+        });
+    }
+
     fn link_up(&self, ip: &IpConfig, ifname: &str) {
         self.state(State::Up);
         let ifname = ifname.to_string();
@@ -724,6 +740,7 @@ impl<C: Connector> Session<C> {
         let mut modem = self.connector.open().await?;
         let key = step(self.policy.identify, modem.identify(), Code::GetinfoFailed, "identifying the modem").await??;
         self.status.event("identify", format!("vendor profile {key}"));
+        self.refresh(&mut modem).await;
 
         self.state(State::Initialize);
         step(self.policy.identify, modem.initialize(), Code::InitializeFailed, "initializing the modem")
@@ -790,7 +807,10 @@ impl<C: Connector> Session<C> {
                 );
             });
             match sim.lock {
-                SimLock::Ready => return Ok(()),
+                SimLock::Ready => {
+                    self.status.event("sim", "SIM ready");
+                    return Ok(());
+                }
                 SimLock::PukRequired => {
                     return Err(Failure::new(
                         Code::PinFailed,
@@ -869,7 +889,10 @@ impl<C: Connector> Session<C> {
         let deadline = Instant::now() + self.policy.register;
         loop {
             match modem.registration().await {
-                Ok(Reg::Registered) => break,
+                Ok(Reg::Registered) => {
+                    self.status.event("register", "registered on the packet network");
+                    break;
+                }
                 Ok(Reg::Denied) => {
                     return Err(Failure::new(
                         Code::NetworkRegistrationFailed,
@@ -891,6 +914,7 @@ impl<C: Connector> Session<C> {
         self.state(State::Dial);
         modem.dial().await.map_err(|e| Failure::new(Code::ConnectFailed, format!("Failed to connect: {e}")))?;
 
+        self.status.event("dial", "dialled; waiting for the modem to confirm the connection");
         self.state(State::Confirm);
         let deadline = Instant::now() + self.policy.confirm;
         loop {
@@ -914,6 +938,7 @@ impl<C: Connector> Session<C> {
             }
         }
 
+        self.status.event("connected", "the modem reports the data session up");
         self.state(State::IpConfig);
         let from_modem = match modem.ip_config().await {
             Ok(ip) => ip,
@@ -960,11 +985,7 @@ impl<C: Connector> Session<C> {
                     // One cheap status query: catches silent drops and a hung modem.
                     match modem.connected().await {
                         Ok(Some(false)) => return Ended::Lost(Loss::StatusDown),
-                        Ok(_) => {
-                            let mut s = self.status.snapshot();
-                            modem.refresh_status(&mut s).await;
-                            self.status.update(|cur| { cur.modem.signal = s.modem.signal; cur.modem.operator = s.modem.operator; cur.modem.registration = s.modem.registration; });
-                        }
+                        Ok(_) => self.refresh(modem).await,
                         Err(ModemError::PortGone(_)) => return Ended::Lost(Loss::PortGone),
                         Err(ModemError::Timeout(_)) => return Ended::Lost(Loss::ModemHung),
                         Err(ModemError::Failed(_)) => {}

@@ -33,7 +33,7 @@ fn every_builtin_template_expands_cleanly_and_hides_the_password() {
     let p = Profiles::builtin();
     assert_eq!(
         p.keys().collect::<Vec<_>>(),
-        ["\"marvell\"", "\"mikrotik\"", "\"zte", "fibocom", "huawei", "mtk1", "quectel", "quectel-eg060w", "samsung", "sierra", "sony", "spreadtrum"]
+        ["\"marvell\"", "\"mikrotik\"", "\"zte", "fibocom", "generic", "huawei", "mtk1", "quectel", "quectel-eg060w", "samsung", "sierra", "sony", "spreadtrum"]
     );
     let v = vars("internet", "user", PASSWORD, "1").set(Var::Pincode, "1234");
     for key in p.keys() {
@@ -264,4 +264,15 @@ fn malformed_user_files_name_file_and_key() {
     }
     let missing = std::env::temp_dir().join("ncmd-profile-test-missing.json");
     assert!(Profiles::load(&[&missing]).unwrap_err().to_string().starts_with("cannot read profile file"));
+}
+
+#[test]
+fn generic_profile_speaks_only_3gpp() {
+    let g = entry("generic");
+    let v = vars("internet", "", "", "");
+    assert_eq!(all(&g.initialize, &v), ["AT+CFUN=1", "AT+CGDCONT=1,\"IP\",\"internet\""]);
+    assert_eq!(x(g.connect.as_ref().unwrap(), &v), "AT+CGACT=1,1");
+    assert_eq!(x(g.disconnect.as_ref().unwrap(), &v), "AT+CGACT=0,1");
+    assert!(g.is_pdp_write("AT+CGDCONT=1,\"IP\",\"internet\""));
+    assert!(g.connected_pattern.as_ref().unwrap().matches(&v, "+CGACT: 1,1").unwrap());
 }
