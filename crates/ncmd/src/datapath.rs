@@ -71,41 +71,25 @@ pub struct LinuxPath {
     ifname: String,
     spec: Spec,
     apply: Apply,
-    health: Health,
     netlink: Option<Netlink>,
     applied: Option<Applied>,
     lease: Option<ncmd_link::Lease>,
     events: Option<LinkEvents>,
-    watch: HealthWatch,
-    /// Probe bytes spent since start (for status and metrics).
-    pub probe_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-/// Passive-first black-hole detection state.
-struct HealthWatch {
-    last_rx: u64,
-    last_tx: u64,
-    /// Last time something proved the path alive (rx rose or a probe was answered).
-    alive_at: Instant,
-    /// Since when tx rises while rx stays flat.
-    tx_without_rx_since: Option<Instant>,
-    failed_rounds: u32,
+    prober: Prober,
 }
 
 impl LinuxPath {
     pub fn new(ifname: String, spec: Spec, apply: Apply) -> Self {
-        let health = Health::from_spec(&spec);
+        let prober = Prober::new(ifname.clone(), Health::from_spec(&spec));
         LinuxPath {
             ifname,
             spec,
             apply,
-            health,
             netlink: None,
             applied: None,
             lease: None,
             events: None,
-            watch: HealthWatch { last_rx: 0, last_tx: 0, alive_at: Instant::now(), tx_without_rx_since: None, failed_rounds: 0 },
-            probe_bytes: Default::default(),
+            prober,
         }
     }
 
@@ -184,16 +168,52 @@ impl LinuxPath {
     fn dns_servers(ip: &IpConfig) -> Vec<IpAddr> {
         ip.ipv4.iter().chain(ip.ipv6.iter()).flat_map(|i| i.dns.iter()).filter_map(|d| d.parse().ok()).collect()
     }
+}
 
-    /// One probe round: the hosts in turn until one answers.
+/// Passive-first black-hole detection: traffic counters first, probes only when the
+/// link is idle or suspicious. Its state survives the cancellation of `run` (the session
+/// selects over several event sources).
+struct Prober {
+    ifname: String,
+    health: Health,
+    watch: HealthWatch,
+    /// Probe bytes spent since start (for status and metrics).
+    probe_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Passive-first black-hole detection state.
+struct HealthWatch {
+    last_rx: u64,
+    last_tx: u64,
+    /// Last time something proved the path alive (rx rose or a probe was answered).
+    alive_at: Instant,
+    /// Since when tx rises while rx stays flat.
+    tx_without_rx_since: Option<Instant>,
+    failed_rounds: u32,
+}
+
+impl Prober {
+    fn new(ifname: String, health: Health) -> Self {
+        Prober { ifname, health, watch: HealthWatch::new(), probe_bytes: Default::default() }
+    }
+
     /// (rx_bytes, tx_bytes) over netlink: local, no traffic. (sysfs would show the
     /// namespace that mounted it, not ours.)
-    async fn counters(&self) -> Result<(u64, u64), String> {
-        let nl = self.netlink.as_ref().ok_or("netlink not open")?;
+    async fn counters(&self, nl: &Netlink) -> Result<(u64, u64), String> {
         let c = nl.stats(&self.ifname).await.map_err(|e| e.to_string())?;
         Ok((c.rx_bytes, c.tx_bytes))
     }
 
+    /// Starts watching afresh (after the link came up).
+    async fn reset(&mut self, nl: &Netlink) {
+        self.watch = HealthWatch::new();
+        if let Ok(c) = self.counters(nl).await {
+            self.watch.last_rx = c.0;
+            self.watch.last_tx = c.1;
+        }
+    }
+
+    /// One probe round: the hosts in turn until one answers.
     async fn probe_round(&self) -> bool {
         for host in &self.health.hosts {
             self.probe_bytes.fetch_add(probe_wire_bytes(*host, self.health.port), std::sync::atomic::Ordering::Relaxed);
@@ -211,14 +231,21 @@ impl LinuxPath {
 
     /// Reads the counters once a second; probes only when the link has been silent for
     /// `interval`, or when we send while nothing comes back. Returns on a black hole.
-    async fn health_loop(&mut self) -> LinkEvent {
+    async fn run(&mut self, nl: Option<&Netlink>) -> LinkEvent {
+        let Some(nl) = nl else { return std::future::pending().await };
         if self.health.hosts.is_empty() || self.health.interval.is_zero() {
             return std::future::pending().await;
         }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            let Ok(c) = self.counters().await else { continue };
+            let c = match self.counters(nl).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!("{}: counters: {e}", self.ifname);
+                    continue;
+                }
+            };
             let now = Instant::now();
             if c.0 > self.watch.last_rx {
                 self.watch.alive_at = now;
@@ -235,12 +262,13 @@ impl LinuxPath {
             if !(idle_too_long || suspicious || confirming) {
                 continue;
             }
+            tracing::debug!("{}: probing (idle {idle_too_long}, suspicious {suspicious}, failed rounds {})", self.ifname, self.watch.failed_rounds);
             if self.probe_round().await {
                 self.watch.alive_at = Instant::now();
                 self.watch.failed_rounds = 0;
                 self.watch.tx_without_rx_since = None;
                 // Our own probe reply moved the counters; don't count it as traffic.
-                if let Ok(c) = self.counters().await {
+                if let Ok(c) = self.counters(nl).await {
                     self.watch.last_rx = c.0;
                     self.watch.last_tx = c.1;
                 }
@@ -254,6 +282,11 @@ impl LinuxPath {
     }
 }
 
+impl HealthWatch {
+    fn new() -> Self {
+        HealthWatch { last_rx: 0, last_tx: 0, alive_at: Instant::now(), tx_without_rx_since: None, failed_rounds: 0 }
+    }
+}
 
 impl DataPath for LinuxPath {
     fn ifname(&self) -> &str {
@@ -317,11 +350,8 @@ impl DataPath for LinuxPath {
         }
         let nl = self.netlink().await?;
         self.events = Some(nl.watch(&ifname).await.map_err(|e| e.to_string())?);
-        let now = Instant::now();
-        self.watch = HealthWatch { last_rx: 0, last_tx: 0, alive_at: now, tx_without_rx_since: None, failed_rounds: 0 };
-        if let Ok(c) = self.counters().await {
-            self.watch.last_rx = c.0;
-            self.watch.last_tx = c.1;
+        if let Some(nl) = &self.netlink {
+            self.prober.reset(nl).await;
         }
         Ok(ip)
     }
@@ -347,20 +377,20 @@ impl DataPath for LinuxPath {
     }
 
     async fn next_event(&mut self) -> LinkEvent {
-        let Some(mut events) = self.events.take() else { return std::future::pending().await };
-        let result = loop {
+        // Disjoint borrows: the stream and the prober stay in `self`, so a cancelled
+        // call (the session selects over several sources) loses nothing.
+        let LinuxPath { events, prober, netlink, .. } = self;
+        let Some(events) = events.as_mut() else { return std::future::pending().await };
+        loop {
             tokio::select! {
                 ev = events.next() => match ev {
-                    Some(ncmd_link::LinkEvent::CarrierDown) => break LinkEvent::CarrierDown,
-                    Some(ncmd_link::LinkEvent::Removed) => break LinkEvent::Removed,
+                    Some(ncmd_link::LinkEvent::CarrierDown) => return LinkEvent::CarrierDown,
+                    Some(ncmd_link::LinkEvent::Removed) | None => return LinkEvent::Removed,
                     Some(_) => {}
-                    None => break LinkEvent::Removed,
                 },
-                ev = self.health_loop() => break ev,
+                ev = prober.run(netlink.as_ref()) => return ev,
             }
-        };
-        self.events = Some(events);
-        result
+        }
     }
 }
 

@@ -265,7 +265,6 @@ pub trait Modem: Send {
 /// What happened on the data interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkEvent {
-    CarrierUp,
     CarrierDown,
     Removed,
     /// Probes failed while no traffic came in: the data path is black-holed.
@@ -369,10 +368,9 @@ impl Backoff {
 pub enum Command {
     /// Disconnect, release and end the session.
     Down,
-    /// Drop the link and connect again now (user's "reconnect").
+    /// Drop the link and connect again now (user's "reconnect"); also lifts a block,
+    /// as `ifup` does (a PIN rejected before is still never sent again).
     Reconnect,
-    /// The configuration changed or the user asked again: lift a block.
-    Unblock,
 }
 
 /// The shared, bounded status of one interface.
@@ -544,7 +542,11 @@ impl<C: Connector> Session<C> {
             match outcome {
                 Ok(Ended::Down) => return,
                 // Connect again from the start; the rung taken is in `rung`.
-                Ok(Ended::Lost(_)) => failures = 0,
+                Ok(Ended::Lost(_)) => {
+                    // It was up: the next failures start from the shortest wait again.
+                    failures = 0;
+                    backoff.reset();
+                }
                 Ok(Ended::Exhausted) => {
                     failures = 0;
                     let d = backoff.next_delay();
@@ -584,8 +586,7 @@ impl<C: Connector> Session<C> {
                             loop {
                                 match self.commands.recv().await {
                                     None | Some(Command::Down) => return self.finish(None).await,
-                                    Some(Command::Unblock) => break,
-                                    Some(Command::Reconnect) => {}
+                                    Some(Command::Reconnect) => break,
                                 }
                             }
                         }
@@ -604,7 +605,7 @@ impl<C: Connector> Session<C> {
                 _ = tokio::time::sleep_until(deadline) => return false,
                 c = self.commands.recv() => match c {
                     None | Some(Command::Down) => { self.finish(None).await; return true; }
-                    Some(Command::Reconnect) | Some(Command::Unblock) => return false,
+                    Some(Command::Reconnect) => return false,
                 }
             }
         }
@@ -974,12 +975,10 @@ impl<C: Connector> Session<C> {
                     LinkEvent::CarrierDown => return Ended::Lost(Loss::CarrierLost),
                     LinkEvent::Removed => return Ended::Lost(Loss::LinkRemoved),
                     LinkEvent::BlackHole => return Ended::Lost(Loss::BlackHole),
-                    LinkEvent::CarrierUp => {}
                 },
                 c = self.commands.recv() => match c {
                     None | Some(Command::Down) => return Ended::Down,
                     Some(Command::Reconnect) => return Ended::Lost(Loss::User),
-                    Some(Command::Unblock) => {}
                 },
                 _ = poll.tick() => {
                     // One cheap status query: catches silent drops and a hung modem.
