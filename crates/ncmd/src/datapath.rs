@@ -376,6 +376,17 @@ impl DataPath for LinuxPath {
         }
     }
 
+    async fn traffic(&mut self) -> (u64, u64, u64) {
+        let probe = self.prober.probe_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        match &self.netlink {
+            Some(nl) => match self.prober.counters(nl).await {
+                Ok((rx, tx)) => (rx, tx, probe),
+                Err(_) => (0, 0, probe),
+            },
+            None => (0, 0, probe),
+        }
+    }
+
     async fn next_event(&mut self) -> LinkEvent {
         // Disjoint borrows: the stream and the prober stay in `self`, so a cancelled
         // call (the session selects over several sources) loses nothing.

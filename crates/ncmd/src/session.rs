@@ -280,6 +280,8 @@ pub trait DataPath: Send {
     fn release(&mut self) -> impl Future<Output = ()> + Send;
     /// Wait for the next loss signal of the data interface (carrier, removal, probes).
     fn next_event(&mut self) -> impl Future<Output = LinkEvent> + Send;
+    /// (rx bytes, tx bytes, probe bytes spent) for status and metrics.
+    fn traffic(&mut self) -> impl Future<Output = (u64, u64, u64)> + Send;
 }
 
 /// Opens modems and data paths for one configured interface.
@@ -665,7 +667,11 @@ impl<C: Connector> Session<C> {
                 _ => format!("link lost: {}", loss.cause()),
             };
             self.status.event("loss", detail);
-            self.status.update(|s| s.modem.connection.reconnects += 1);
+            let cause = loss.cause().to_string();
+            self.status.update(|s| {
+                s.modem.connection.reconnects += 1;
+                *s.counters.reconnects_by_cause.entry(cause).or_default() += 1;
+            });
             match (&loss, *rung) {
                 // The port is gone or the SIM left: nothing to re-dial on; start over.
                 (Loss::PortGone | Loss::SimRemoved | Loss::User, _) => return Ok(Ended::Lost(loss)),
@@ -701,6 +707,15 @@ impl<C: Connector> Session<C> {
 
     /// Reads signal, registration, operator, mode and PDP contexts into the status
     /// (the session's own fields, such as the connection, are left alone).
+    async fn refresh_traffic(&self, path: &mut C::Path) {
+        let (rx, tx, probe) = path.traffic().await;
+        self.status.update(|s| {
+            s.counters.rx_bytes = rx;
+            s.counters.tx_bytes = tx;
+            s.counters.probe_bytes = probe;
+        });
+    }
+
     async fn refresh(&self, modem: &mut C::Modem) {
         let mut s = self.status.snapshot();
         modem.refresh_status(&mut s).await;
@@ -984,7 +999,10 @@ impl<C: Connector> Session<C> {
                     // One cheap status query: catches silent drops and a hung modem.
                     match modem.connected().await {
                         Ok(Some(false)) => return Ended::Lost(Loss::StatusDown),
-                        Ok(_) => self.refresh(modem).await,
+                        Ok(_) => {
+                            self.refresh(modem).await;
+                            self.refresh_traffic(path).await;
+                        }
                         Err(ModemError::PortGone(_)) => return Ended::Lost(Loss::PortGone),
                         Err(ModemError::Timeout(_)) => return Ended::Lost(Loss::ModemHung),
                         Err(ModemError::Failed(_)) => {}

@@ -136,6 +136,9 @@ impl DataPath for FakePath {
     async fn next_event(&mut self) -> LinkEvent {
         std::future::pending().await
     }
+    async fn traffic(&mut self) -> (u64, u64, u64) {
+        (0, 0, 0)
+    }
 }
 
 struct FakeConnector {
@@ -249,6 +252,7 @@ async fn network_drop_urc_redials_at_once() {
     assert!(t0.elapsed() < Duration::from_secs(1), "re-dial took {:?}", t0.elapsed());
     let s = h.status.snapshot();
     assert_eq!(s.modem.connection.reconnects, 1);
+    assert_eq!(s.counters.reconnects_by_cause.get("network-disconnect"), Some(&1));
     assert!(s.events.iter().any(|e| e.kind == "loss" && e.message.contains("network-disconnect")));
     h.task.abort();
 }

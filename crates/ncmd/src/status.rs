@@ -113,8 +113,21 @@ pub struct InterfaceStatus {
     pub ifname: Option<String>,
     #[serde(flatten)]
     pub modem: ModemStatus,
+    /// Counters since the daemon started (for metrics and the web page).
+    pub counters: Counters,
     /// Most recent events, oldest first (bounded).
     pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Counters {
+    /// Reconnects by cause (`network-disconnect`, `carrier-lost`, `black-hole`, ...).
+    pub reconnects_by_cause: std::collections::BTreeMap<String, u64>,
+    /// Bytes the black-hole probes put on the wire (request and reply).
+    pub probe_bytes: u64,
+    /// Data interface counters, as of the last refresh.
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
 }
 
 /// One entry of the bounded event history.
