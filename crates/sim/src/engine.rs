@@ -194,6 +194,12 @@ impl Engine {
                 .into_iter()
                 .chain(self.timers.peek().map(|Reverse((t, _, _))| *t))
                 .min();
+            // Due now (zero latency): answer at once. A timer for "now" would wait for
+            // tokio's next 1 ms tick and add a millisecond to every round trip.
+            if next_due.is_some_and(|t| t <= Instant::now()) {
+                self.fire_due();
+                continue;
+            }
             let wants_write = !self.out.is_empty();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
