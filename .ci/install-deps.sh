@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # System packages the tests need (Debian 12, run as root; idempotent, non-interactive).
 # ncmd-link system tests and the simulator's data link: network namespaces and veth
-# pairs (iproute2), a DHCP server on the simulated link (dnsmasq), ping.
+# pairs (iproute2), a DHCP server on the simulated link (dnsmasq), ping; the status
+# page's browser test drives Debian's headless Chromium through chromedriver.
 set -euo pipefail
 
-packages=(iproute2 dnsmasq-base iputils-ping procps)
+packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -203,14 +203,15 @@ pub struct Spec {
     /// `probe_hosts` (ncmd, list): addresses or names probed through the data interface
     /// to detect a dead link; default 1.1.1.1 and 8.8.8.8.
     pub probe_hosts: Vec<String>,
-    /// `probe_interval` (ncmd, s, default 30): time between probe rounds; 0 = no probes.
+    /// `probe_interval` (ncmd, s, default 4): longest silence of the link before one probe
+    /// round (one probe to one host: about 700 bytes per idle minute); 0 = no probes.
     #[serde(serialize_with = "secs")]
     pub probe_interval: Duration,
     /// `probe_timeout` (ncmd, s, default 2, at least 1): how long one probe may take.
     #[serde(serialize_with = "secs")]
     pub probe_timeout: Duration,
-    /// `probe_count` (ncmd, default 3, 1 to 100): failed rounds in a row that declare the
-    /// link dead.
+    /// `probe_count` (ncmd, default 2, 1 to 100): failed rounds in a row that declare the
+    /// link dead (after a failed round, every host is asked at once).
     pub probe_count: u32,
     /// `probe_port` (ncmd, default 0): 0 = ICMP echo, else a TCP connect to this port.
     pub probe_port: u16,
@@ -283,9 +284,9 @@ impl Spec {
                 Some(hosts) => hosts.into_iter().map(|h| r.host(h)).collect::<Result<_, _>>()?,
                 None => DEFAULT_PROBE_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             },
-            probe_interval: r.seconds("probe_interval", 30, 0)?,
+            probe_interval: r.seconds("probe_interval", 4, 0)?,
             probe_timeout: r.seconds("probe_timeout", 2, 1)?,
-            probe_count: r.number("probe_count", 1, 100, "a number of failed rounds")?.map_or(3, |v| v as u32),
+            probe_count: r.number("probe_count", 1, 100, "a number of failed rounds")?.map_or(2, |v| v as u32),
             probe_port: r.number("probe_port", 0, 65535, "a TCP port (0 = ICMP)")?.map_or(0, |v| v as u16),
             watch_interval: r.seconds("watch_interval", 15, 0)?,
             psonly: r.boolean("psonly")?.unwrap_or(false),

@@ -102,9 +102,9 @@ fn realistic_file_lists_ncm_interfaces_and_keeps_errors_apart() {
     assert!(wwan.defaultroute && wwan.peerdns);
     assert_eq!(wwan.ipconfig, IpConfig::Auto);
     assert_eq!(wwan.probe_hosts, ["1.1.1.1", "8.8.8.8"]);
-    assert_eq!(wwan.probe_interval, Duration::from_secs(30));
+    assert_eq!(wwan.probe_interval, Duration::from_secs(4));
     assert_eq!(wwan.probe_timeout, Duration::from_secs(2));
-    assert_eq!(wwan.probe_count, 3);
+    assert_eq!(wwan.probe_count, 2);
     assert_eq!(wwan.probe_port, 0);
     assert_eq!(wwan.watch_interval, Duration::from_secs(15));
     assert!(!wwan.psonly);

@@ -1,4 +1,5 @@
-//! Opens the real things for a session: waits for the control port to exist, opens it
+//! Opens the real things for a session: waits for the control port to exist (hotplug
+//! events, see `hotplug`), notices it vanish while the link is up, opens it
 //! as an AT channel, finds the data interface through sysfs, and re-binds the USB device
 //! as the last rung of recovery.
 //!
@@ -12,6 +13,7 @@ use std::time::Duration;
 use ncmd_config::Spec;
 
 use crate::datapath::{Apply, LinuxPath};
+use crate::hotplug::DeviceWatch;
 use crate::modem::AtModem;
 use crate::session::{Code, Connector, Failure};
 
@@ -21,11 +23,18 @@ pub struct RealConnector {
     port: Arc<Mutex<Option<ncmd_at::AtChannel>>>,
     netifd: bool,
     dry_run: bool,
+    /// Device events for the control port, opened on first use and kept (cancel-safe).
+    watch: Option<DeviceWatch>,
 }
 
 impl RealConnector {
     pub fn new(spec: Spec, sysfs_root: PathBuf, port: Arc<Mutex<Option<ncmd_at::AtChannel>>>, netifd: bool, dry_run: bool) -> Self {
-        RealConnector { spec, sysfs_root, port, netifd, dry_run }
+        RealConnector { spec, sysfs_root, port, netifd, dry_run, watch: None }
+    }
+
+    fn watch(&mut self) -> &mut DeviceWatch {
+        let device = &self.spec.device;
+        self.watch.get_or_insert_with(|| DeviceWatch::new(device))
     }
 
     fn set_port(&self, chan: Option<ncmd_at::AtChannel>) {
@@ -39,17 +48,17 @@ impl Connector for RealConnector {
 
     async fn wait_device(&mut self) {
         self.set_port(None);
-        // The node appears when the kernel has bound the driver (hotplug). Checking a
-        // path twice a second costs nothing and also covers cdc-wdm and symlinks,
-        // which the tty hotplug script of the existing handler misses.
-        let mut logged = false;
-        while !self.spec.device.exists() {
-            if !logged {
-                tracing::info!("{}: waiting for {}", self.spec.interface, self.spec.device.display());
-                logged = true;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        if !self.spec.device.exists() {
+            let (iface, device) = (self.spec.interface.clone(), self.spec.device.display().to_string());
+            let watch = self.watch();
+            let s = watch.sources();
+            tracing::info!("{iface}: waiting for {device} to appear (kernel uevents: {}, inotify: {})", s.uevents, s.inotify);
+            watch.wait_present().await;
         }
+    }
+
+    async fn device_gone(&mut self) {
+        self.watch().wait_gone().await;
     }
 
     async fn open(&mut self) -> Result<AtModem, Failure> {

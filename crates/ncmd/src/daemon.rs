@@ -1,5 +1,6 @@
 //! The daemon: one supervisor (a [`Session`] task) per configured interface, the control
-//! socket that answers `status`/`down`/`at`, and clean shutdown on SIGTERM/SIGINT.
+//! socket that answers `status`/`down`/`reconnect`/`at`, the optional HTTP listeners
+//! (metrics and status page, feature `web`), and clean shutdown on SIGTERM/SIGINT.
 //!
 //! Owns the wiring between sessions and the outside. Each session runs in its own task,
 //! so one modem's failure or slowness never stalls another. Must not know about AT
@@ -34,6 +35,61 @@ pub struct UpArgs {
     /// Root of sysfs (for tests).
     #[arg(long, default_value = "/sys", hide = true)]
     pub sysfs_root: PathBuf,
+    /// Serve Prometheus metrics on ADDR:PORT (a bare PORT = loopback); default off.
+    /// Also `option metrics_listen` in a `config ncmd` section of the UCI file.
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
+    /// Serve the status page on ADDR:PORT (a bare PORT = loopback); default off.
+    /// Also `option web_listen` in a `config ncmd` section of the UCI file.
+    #[cfg(feature = "web")]
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub web_listen: Option<String>,
+}
+
+/// The HTTP listeners of the `web` feature (none: both off).
+#[derive(Default)]
+pub struct Observe {
+    #[cfg(feature = "web")]
+    pub metrics: Option<std::net::SocketAddr>,
+    #[cfg(feature = "web")]
+    pub web: Option<std::net::SocketAddr>,
+    /// The UCI file the page's settings form edits.
+    #[cfg(feature = "web")]
+    pub config: Option<PathBuf>,
+}
+
+impl Observe {
+    /// From the flags, else from `config ncmd` sections of the UCI text (flags win).
+    #[cfg(feature = "web")]
+    fn from_args(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
+        let global = |option: &str| -> Option<String> {
+            let pkg = ncmd_config::parse_uci(uci_text).ok()?;
+            let found = pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
+                Some(ncmd_config::uci::Value::Single(v)) if !v.is_empty() => Some(v.clone()),
+                _ => None,
+            });
+            found
+        };
+        let addr = |flag: &Option<String>, option: &str| -> Result<Option<std::net::SocketAddr>, crate::Error> {
+            match flag.clone().or_else(|| global(option)) {
+                Some(s) => Ok(Some(crate::web::parse_listen(&s).map_err(|e| format!("{option}: {e}"))?)),
+                None => Ok(None),
+            }
+        };
+        Ok(Observe { metrics: addr(&args.metrics_listen, "metrics_listen")?, web: addr(&args.web_listen, "web_listen")?, config: Some(args.config.clone()) })
+    }
+
+    #[cfg(not(feature = "web"))]
+    fn from_args(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
+        let asks = ncmd_config::parse_uci(uci_text)
+            .map(|p| p.sections_of("ncmd").any(|s| s.get("metrics_listen").is_some() || s.get("web_listen").is_some()))
+            .unwrap_or(false);
+        if asks {
+            tracing::warn!("metrics_listen/web_listen are set but this ncmd was built without the `web` feature; ignored");
+        }
+        Ok(Observe::default())
+    }
 }
 
 pub struct Options {
@@ -110,6 +166,7 @@ impl Daemon {
 /// `ncmd up`: loads the UCI file and runs the chosen interfaces.
 pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     let config = ncmd_config::load(&args.config)?;
+    let observe = Observe::from_args(&args, &std::fs::read_to_string(&args.config).unwrap_or_default())?;
     for e in &config.errors {
         eprintln!("ncmd: {e}");
     }
@@ -121,9 +178,10 @@ pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     } else {
         args.interfaces.iter().map(|i| config.interface(i).cloned()).collect::<Result<_, _>>()?
     };
-    run_specs(
+    run_observed(
         specs,
         Options { control: args.control.unwrap_or_else(control::default_path), state_dir: args.state_dir, netifd: false, sysfs_root: args.sysfs_root, dry_run: false },
+        observe,
     )
     .await
 }
@@ -150,8 +208,13 @@ pub fn policy_for(spec: &Spec) -> Policy {
 }
 
 pub async fn run_specs(specs: Vec<Spec>, opts: Options) -> Result<(), crate::Error> {
+    run_observed(specs, opts, Observe::default()).await
+}
+
+/// Runs the sessions, the control socket and the listeners `observe` asks for.
+pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> Result<(), crate::Error> {
     let mut sessions = BTreeMap::new();
-    let mut tasks = Vec::new();
+    let mut runs = Vec::new();
     for spec in specs {
         let status = StatusCell::new(spec.interface(), &spec.device.display().to_string());
         let (tx, rx) = mpsc::channel(8);
@@ -177,12 +240,22 @@ pub async fn run_specs(specs: Vec<Spec>, opts: Options) -> Result<(), crate::Err
             commands: rx,
             store: Some(store),
         };
-        tasks.push(tokio::spawn(session.run()));
+        runs.push(session);
         sessions.insert(spec.interface().to_string(), Supervised { status, commands: tx, port });
     }
     let senders: Vec<_> = sessions.values().map(|s| s.commands.clone()).collect();
     let daemon = Arc::new(Daemon { sessions });
     let server = control::serve(&opts.control, daemon.clone()).await?;
+    let http = match start_http(&observe, &opts, daemon.clone()).await {
+        Ok(h) => h,
+        Err(e) => {
+            server.abort();
+            let _ = std::fs::remove_file(&opts.control);
+            return Err(e);
+        }
+    };
+    // Sessions start once every listener is bound: a bad address touches no modem.
+    let tasks: Vec<_> = runs.into_iter().map(|s| tokio::spawn(s.run())).collect();
 
     let all_done = async {
         for t in tasks {
@@ -197,8 +270,51 @@ pub async fn run_specs(specs: Vec<Spec>, opts: Options) -> Result<(), crate::Err
         _ = tokio::signal::ctrl_c() => shutdown(&senders, &mut all_done).await,
     }
     server.abort();
+    for h in http {
+        h.abort();
+    }
     let _ = std::fs::remove_file(&opts.control);
+    let _ = std::fs::remove_file(token_path(&opts.control));
     Ok(())
+}
+
+/// Where the web page's change token is written: beside the control socket
+/// (`/run/ncmd/ncmd.token` by default), mode 0600.
+pub fn token_path(control: &std::path::Path) -> PathBuf {
+    control.with_extension("token")
+}
+
+#[cfg(feature = "web")]
+async fn start_http(observe: &Observe, opts: &Options, daemon: Arc<Daemon>) -> Result<Vec<tokio::task::JoinHandle<()>>, crate::Error> {
+    use crate::web::{self, Site, WebState};
+    let mut handles = Vec::new();
+    if observe.metrics.is_none() && observe.web.is_none() {
+        return Ok(handles);
+    }
+    let token = web::new_token()?;
+    let state = Arc::new(WebState::new(token.clone(), observe.config.clone()));
+    if let Some(addr) = observe.metrics {
+        handles.push(web::serve(addr, Site::Metrics, daemon.clone(), state.clone()).await?);
+        tracing::info!("Prometheus metrics on http://{addr}/metrics");
+    }
+    if let Some(addr) = observe.web {
+        if !addr.ip().is_loopback() {
+            tracing::warn!("the status page listens on {addr}, beyond loopback: anyone who can reach it can read the status (changes still need the token)");
+        }
+        let path = token_path(&opts.control);
+        web::write_token(&path, &token)?;
+        handles.push(web::serve(addr, Site::Page, daemon.clone(), state.clone()).await?);
+        // The token's value never goes to the log: only where to read it.
+        tracing::info!("status page on http://{addr}/ ; changes need the token in {} (root only): open http://{addr}/#token=<token>", path.display());
+        let every = std::env::var("NCMD_TEST_SCALE_MS").ok().and_then(|ms| ms.parse::<u64>().ok()).map(|ms| Duration::from_millis(ms * 10)).unwrap_or(Duration::from_secs(5));
+        handles.push(web::spawn_sampler(daemon, state, every));
+    }
+    Ok(handles)
+}
+
+#[cfg(not(feature = "web"))]
+async fn start_http(_observe: &Observe, _opts: &Options, _daemon: Arc<Daemon>) -> Result<Vec<tokio::task::JoinHandle<()>>, crate::Error> {
+    Ok(Vec::new())
 }
 
 /// Asks every session to go down and waits (netifd kills a teardown after 5 s).
@@ -208,5 +324,39 @@ async fn shutdown(senders: &[mpsc::Sender<Command>], all_done: &mut (impl std::f
     }
     if tokio::time::timeout(Duration::from_secs(4), all_done).await.is_err() {
         tracing::warn!("sessions did not finish disconnecting within 4 s");
+    }
+}
+
+#[cfg(all(test, feature = "web"))]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        up: UpArgs,
+    }
+
+    const UCI: &str = "config ncmd 'main'\n\toption web_listen '8080'\n\toption metrics_listen '0.0.0.0:9100'\n";
+
+    #[test]
+    fn listeners_from_uci_and_flags_win() {
+        let args = Cli::parse_from(["ncmd"]).up;
+        let o = Observe::from_args(&args, UCI).unwrap();
+        assert_eq!(o.web, Some("127.0.0.1:8080".parse().unwrap()), "a bare port is loopback");
+        assert_eq!(o.metrics, Some("0.0.0.0:9100".parse().unwrap()));
+        let args = Cli::parse_from(["ncmd", "--web-listen", "[::1]:81"]).up;
+        assert_eq!(Observe::from_args(&args, UCI).unwrap().web, Some("[::1]:81".parse().unwrap()));
+        let none = Observe::from_args(&Cli::parse_from(["ncmd"]).up, "config interface 'wwan'\n").unwrap();
+        assert_eq!((none.web, none.metrics), (None, None), "off by default");
+        let bad = Cli::parse_from(["ncmd", "--metrics-listen", "somewhere"]).up;
+        let err = Observe::from_args(&bad, "").err().unwrap().to_string();
+        assert!(err.contains("metrics_listen") && err.contains("ADDR:PORT"), "{err}");
+    }
+
+    #[test]
+    fn token_file_sits_beside_the_control_socket() {
+        assert_eq!(token_path(std::path::Path::new("/run/ncmd/ncmd.sock")), PathBuf::from("/run/ncmd/ncmd.token"));
     }
 }

@@ -8,6 +8,8 @@
 //! kernel work is done by `ncmd-link`.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -75,12 +77,27 @@ pub struct LinuxPath {
     applied: Option<Applied>,
     lease: Option<ncmd_link::Lease>,
     events: Option<LinkEvents>,
-    prober: Prober,
+    carrier: Carrier,
+    health: Health,
+    /// Probe bytes spent since start (for status and metrics), shared with the task.
+    probe_bytes: Arc<AtomicU64>,
+    /// The black-hole watch of the current link: a task of its own, so that a probe in
+    /// flight survives the session's select (awaiting a JoinHandle is cancel-safe).
+    watch_task: Option<AbortOnDrop>,
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<LinkEvent>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl LinuxPath {
     pub fn new(ifname: String, spec: Spec, apply: Apply) -> Self {
-        let prober = Prober::new(ifname.clone(), Health::from_spec(&spec));
+        let health = Health::from_spec(&spec);
         LinuxPath {
             ifname,
             spec,
@@ -89,7 +106,10 @@ impl LinuxPath {
             applied: None,
             lease: None,
             events: None,
-            prober,
+            carrier: Carrier::new(),
+            health,
+            probe_bytes: Default::default(),
+            watch_task: None,
         }
     }
 
@@ -170,122 +190,213 @@ impl LinuxPath {
     }
 }
 
+/// How long the carrier may stay down before it counts as lost: modems flap it around a
+/// dial, and the carrier of a fresh dial may rise a moment after the modem says
+/// connected. A real loss is usually announced at once by a URC anyway.
+const CARRIER_GRACE: Duration = Duration::from_secs(1);
+/// The same, before the carrier was seen up at all on this link.
+const CARRIER_FIRST_UP: Duration = Duration::from_secs(5);
+
+/// Carrier of the data interface since it was brought up (pure; times are given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Carrier {
+    seen_up: bool,
+    /// When a loss is declared unless the carrier comes back first.
+    lost_at: Option<Instant>,
+}
+
+impl Carrier {
+    fn new() -> Self {
+        Carrier { seen_up: false, lost_at: None }
+    }
+
+    fn down(&mut self, now: Instant) {
+        let grace = if self.seen_up { CARRIER_GRACE } else { CARRIER_FIRST_UP };
+        self.lost_at.get_or_insert(now + grace);
+    }
+
+    fn up(&mut self) {
+        self.seen_up = true;
+        if self.lost_at.take().is_some() {
+            tracing::debug!("carrier came back within its grace period");
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.lost_at
+    }
+}
+
+/// The black-hole watch's verdict; pending without a watch (or after it failed).
+async fn health_event(task: &mut Option<AbortOnDrop>) -> LinkEvent {
+    let Some(t) = task else { return std::future::pending().await };
+    let verdict = (&mut t.0).await;
+    // A finished task must not be awaited again.
+    *task = None;
+    match verdict {
+        Ok(ev) => ev,
+        Err(e) => {
+            tracing::warn!("black-hole watch ended: {e}");
+            std::future::pending().await
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Passive-first black-hole detection: traffic counters first, probes only when the
-/// link is idle or suspicious. Its state survives the cancellation of `run` (the session
-/// selects over several event sources).
+/// link is idle or suspicious. Runs as a task of its own for each link that came up, so
+/// that a probe in flight is never cancelled by the session's other event sources.
 struct Prober {
     ifname: String,
     health: Health,
     watch: HealthWatch,
-    /// Probe bytes spent since start (for status and metrics).
-    probe_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Index in `health.hosts` of the host the last routine round asked.
+    next_host: usize,
+    probe_bytes: Arc<AtomicU64>,
 }
 
-/// Passive-first black-hole detection state.
+/// Received bytes that link-local chatter (ARP and neighbour replies, often provoked by
+/// our own probe; router adverts) may explain within one probe interval: less than this
+/// does not prove that the path carries traffic.
+const RX_NOISE_BYTES: u64 = 256;
+
+/// Passive-first black-hole detection state (pure: counters and times are given).
 struct HealthWatch {
     last_rx: u64,
     last_tx: u64,
-    /// Last time something proved the path alive (rx rose or a probe was answered).
+    /// rx bytes when the path was last proven alive.
+    rx_at_alive: u64,
+    /// Last time something proved the path alive (traffic came in or a probe was answered).
     alive_at: Instant,
     /// Since when tx rises while rx stays flat.
     tx_without_rx_since: Option<Instant>,
     failed_rounds: u32,
 }
 
+impl HealthWatch {
+    fn new(now: Instant, rx: u64, tx: u64) -> Self {
+        HealthWatch { last_rx: rx, last_tx: tx, rx_at_alive: rx, alive_at: now, tx_without_rx_since: None, failed_rounds: 0 }
+    }
+
+    /// New counters: returns whether a probe round is due now.
+    fn observe(&mut self, now: Instant, rx: u64, tx: u64, interval: Duration) -> bool {
+        // Once a round has failed, only an answered probe clears the suspicion.
+        if self.failed_rounds == 0 && rx > self.rx_at_alive + RX_NOISE_BYTES {
+            self.alive(now, rx);
+        } else if rx <= self.last_rx && tx > self.last_tx {
+            self.tx_without_rx_since.get_or_insert(now);
+        }
+        self.last_rx = rx;
+        self.last_tx = tx;
+        let idle_too_long = now.duration_since(self.alive_at) >= interval;
+        let suspicious = self.tx_without_rx_since.is_some_and(|t| now.duration_since(t) >= Duration::from_secs(3));
+        idle_too_long || suspicious || self.failed_rounds > 0
+    }
+
+    fn alive(&mut self, now: Instant, rx: u64) {
+        self.alive_at = now;
+        self.rx_at_alive = rx;
+        self.failed_rounds = 0;
+        self.tx_without_rx_since = None;
+    }
+
+    /// A probe round ended (counters read after it). Returns true on a black hole.
+    fn probed(&mut self, ok: bool, now: Instant, rx: u64, tx: u64, count: u32) -> bool {
+        // Our own probe moved the counters; don't count that as traffic.
+        self.last_rx = rx;
+        self.last_tx = tx;
+        if ok {
+            self.alive(now, rx);
+            false
+        } else {
+            self.rx_at_alive = rx;
+            self.failed_rounds += 1;
+            self.failed_rounds >= count
+        }
+    }
+}
+
 impl Prober {
-    fn new(ifname: String, health: Health) -> Self {
-        Prober { ifname, health, watch: HealthWatch::new(), probe_bytes: Default::default() }
+    /// Starts watching a link that just came up, from its current counters.
+    async fn start(ifname: String, health: Health, probe_bytes: Arc<AtomicU64>, nl: &Netlink) -> Self {
+        let (rx, tx) = counters(nl, &ifname).await.unwrap_or((0, 0));
+        Prober { ifname, health, watch: HealthWatch::new(Instant::now(), rx, tx), next_host: 0, probe_bytes }
     }
 
-    /// (rx_bytes, tx_bytes) over netlink: local, no traffic. (sysfs would show the
-    /// namespace that mounted it, not ours.)
-    async fn counters(&self, nl: &Netlink) -> Result<(u64, u64), String> {
-        let c = nl.stats(&self.ifname).await.map_err(|e| e.to_string())?;
-        Ok((c.rx_bytes, c.tx_bytes))
-    }
-
-    /// Starts watching afresh (after the link came up).
-    async fn reset(&mut self, nl: &Netlink) {
-        self.watch = HealthWatch::new();
-        if let Ok(c) = self.counters(nl).await {
-            self.watch.last_rx = c.0;
-            self.watch.last_tx = c.1;
+    /// One probe round. A routine check asks one host (the next in turn): one probe per
+    /// round while all is well. Once a round failed, the confirming rounds ask every host
+    /// at once, so a dead host does not look like a dead path and confirming is quick.
+    async fn probe_round(&mut self) -> bool {
+        let hosts = &self.health.hosts;
+        let chosen: Vec<IpAddr> = if self.watch.failed_rounds == 0 {
+            self.next_host = (self.next_host + 1) % hosts.len();
+            vec![hosts[self.next_host]]
+        } else {
+            hosts.clone()
+        };
+        let (ifname, timeout, port) = (&self.ifname, self.health.timeout, self.health.port);
+        for host in &chosen {
+            self.probe_bytes.fetch_add(probe_wire_bytes(*host, port), Ordering::Relaxed);
         }
-    }
-
-    /// One probe round: the hosts in turn until one answers.
-    async fn probe_round(&self) -> bool {
-        for host in &self.health.hosts {
-            self.probe_bytes.fetch_add(probe_wire_bytes(*host, self.health.port), std::sync::atomic::Ordering::Relaxed);
-            let ok = if self.health.port == 0 {
-                ncmd_link::probe::icmp_echo(&self.ifname, *host, self.health.timeout).await.is_ok()
+        let probes = chosen.iter().map(|host| async move {
+            if port == 0 {
+                ncmd_link::probe::icmp_echo(ifname, *host, timeout).await.is_ok()
             } else {
-                ncmd_link::probe::tcp_connect(&self.ifname, SocketAddr::new(*host, self.health.port), self.health.timeout).await.is_ok()
-            };
-            if ok {
-                return true;
+                ncmd_link::probe::tcp_connect(ifname, SocketAddr::new(*host, port), timeout).await.is_ok()
             }
-        }
-        false
+        });
+        futures_util::future::join_all(probes).await.into_iter().any(|ok| ok)
     }
 
     /// Reads the counters once a second; probes only when the link has been silent for
     /// `interval`, or when we send while nothing comes back. Returns on a black hole.
-    async fn run(&mut self, nl: Option<&Netlink>) -> LinkEvent {
-        let Some(nl) = nl else { return std::future::pending().await };
+    async fn run(mut self, nl: Netlink) -> LinkEvent {
         if self.health.hosts.is_empty() || self.health.interval.is_zero() {
             return std::future::pending().await;
         }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let c = match self.counters(nl).await {
+            let c = match counters(&nl, &self.ifname).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::debug!("{}: counters: {e}", self.ifname);
                     continue;
                 }
             };
-            let now = Instant::now();
-            if c.0 > self.watch.last_rx {
-                self.watch.alive_at = now;
-                self.watch.failed_rounds = 0;
-                self.watch.tx_without_rx_since = None;
-            } else if c.1 > self.watch.last_tx {
-                self.watch.tx_without_rx_since.get_or_insert(now);
-            }
-            self.watch.last_rx = c.0;
-            self.watch.last_tx = c.1;
-            let idle_too_long = now.duration_since(self.watch.alive_at) >= self.health.interval;
-            let suspicious = self.watch.tx_without_rx_since.is_some_and(|t| now.duration_since(t) >= Duration::from_secs(3));
-            let confirming = self.watch.failed_rounds > 0;
-            if !(idle_too_long || suspicious || confirming) {
+            if !self.watch.observe(Instant::now(), c.0, c.1, self.health.interval) {
                 continue;
             }
-            tracing::debug!("{}: probing (idle {idle_too_long}, suspicious {suspicious}, failed rounds {})", self.ifname, self.watch.failed_rounds);
-            if self.probe_round().await {
-                self.watch.alive_at = Instant::now();
-                self.watch.failed_rounds = 0;
-                self.watch.tx_without_rx_since = None;
-                // Our own probe reply moved the counters; don't count it as traffic.
-                if let Ok(c) = self.counters(nl).await {
-                    self.watch.last_rx = c.0;
-                    self.watch.last_tx = c.1;
-                }
-            } else {
-                self.watch.failed_rounds += 1;
-                if self.watch.failed_rounds >= self.health.count {
+            // Rounds follow each other at once until one is answered or the count is
+            // reached: a suspected black hole is confirmed (or cleared) without delay.
+            loop {
+                tracing::debug!("{}: probing (failed rounds so far {})", self.ifname, self.watch.failed_rounds);
+                let ok = self.probe_round().await;
+                let after = counters(&nl, &self.ifname).await.unwrap_or(c);
+                if self.watch.probed(ok, Instant::now(), after.0, after.1, self.health.count) {
                     return LinkEvent::BlackHole;
                 }
+                if ok {
+                    break;
+                }
             }
+            tick.reset();
         }
     }
 }
 
-impl HealthWatch {
-    fn new() -> Self {
-        HealthWatch { last_rx: 0, last_tx: 0, alive_at: Instant::now(), tx_without_rx_since: None, failed_rounds: 0 }
-    }
+/// (rx_bytes, tx_bytes) over netlink: local, no traffic. (sysfs would show the
+/// namespace that mounted it, not ours.)
+async fn counters(nl: &Netlink, ifname: &str) -> Result<(u64, u64), String> {
+    let c = nl.stats(ifname).await.map_err(|e| e.to_string())?;
+    Ok((c.rx_bytes, c.tx_bytes))
 }
 
 impl DataPath for LinuxPath {
@@ -350,14 +461,17 @@ impl DataPath for LinuxPath {
         }
         let nl = self.netlink().await?;
         self.events = Some(nl.watch(&ifname).await.map_err(|e| e.to_string())?);
-        if let Some(nl) = &self.netlink {
-            self.prober.reset(nl).await;
-        }
+        self.carrier = Carrier::new();
+        // Its own netlink handle: the task outlives any one call of the session.
+        let nl = Netlink::new().await.map_err(|e| e.to_string())?;
+        let prober = Prober::start(ifname, self.health.clone(), self.probe_bytes.clone(), &nl).await;
+        self.watch_task = Some(AbortOnDrop(tokio::spawn(prober.run(nl))));
         Ok(ip)
     }
 
     async fn release(&mut self) {
         self.events = None;
+        self.watch_task = None;
         if let Some(lease) = self.lease.take() {
             let _ = ncmd_link::dhcp::release(&lease).await;
         }
@@ -377,9 +491,9 @@ impl DataPath for LinuxPath {
     }
 
     async fn traffic(&mut self) -> (u64, u64, u64) {
-        let probe = self.prober.probe_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        let probe = self.probe_bytes.load(Ordering::Relaxed);
         match &self.netlink {
-            Some(nl) => match self.prober.counters(nl).await {
+            Some(nl) => match counters(nl, &self.ifname).await {
                 Ok((rx, tx)) => (rx, tx, probe),
                 Err(_) => (0, 0, probe),
             },
@@ -388,18 +502,21 @@ impl DataPath for LinuxPath {
     }
 
     async fn next_event(&mut self) -> LinkEvent {
-        // Disjoint borrows: the stream and the prober stay in `self`, so a cancelled
-        // call (the session selects over several sources) loses nothing.
-        let LinuxPath { events, prober, netlink, .. } = self;
+        // Disjoint borrows: the stream, the carrier state and the prober stay in `self`,
+        // so a cancelled call (the session selects over several sources) loses nothing.
+        let LinuxPath { events, watch_task, carrier, .. } = self;
         let Some(events) = events.as_mut() else { return std::future::pending().await };
         loop {
+            let deadline = carrier.deadline();
             tokio::select! {
                 ev = events.next() => match ev {
-                    Some(ncmd_link::LinkEvent::CarrierDown) => return LinkEvent::CarrierDown,
+                    Some(ncmd_link::LinkEvent::CarrierDown) => carrier.down(Instant::now()),
+                    Some(ncmd_link::LinkEvent::CarrierUp) => carrier.up(),
                     Some(ncmd_link::LinkEvent::Removed) | None => return LinkEvent::Removed,
-                    Some(_) => {}
+                    Some(ncmd_link::LinkEvent::Appeared) => {}
                 },
-                ev = prober.run(netlink.as_ref()) => return ev,
+                _ = sleep_until(deadline) => return LinkEvent::CarrierDown,
+                ev = health_event(watch_task) => return ev,
             }
         }
     }
@@ -415,7 +532,67 @@ mod tests {
     fn probe_costs_are_small() {
         let v4 = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
         assert_eq!(probe_wire_bytes(v4, 0), 56);
-        // A probe every 5 s when idle: 12 per minute, well under 1 KiB.
-        assert!(12 * probe_wire_bytes(v4, 0) <= 1024);
+        // The default: at most one probe every 4 s when idle, 15 per minute: under 1 KiB.
+        assert!(15 * probe_wire_bytes(v4, 0) <= 1024);
+    }
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn traffic_means_no_probes() {
+        let t0 = Instant::now();
+        let mut w = HealthWatch::new(t0, 0, 0);
+        // 2 KiB in and out every second for a minute: never a probe.
+        for i in 1..=60u64 {
+            assert!(!w.observe(t0 + S * i as u32, i * 2048, i * 2048, 5 * S), "probe at {i} s while traffic flows");
+        }
+    }
+
+    #[test]
+    fn chatter_does_not_hide_a_black_hole() {
+        let t0 = Instant::now();
+        let mut w = HealthWatch::new(t0, 0, 0);
+        // Idle but for an ARP reply now and then: a probe is due after the interval.
+        assert!(!w.observe(t0 + S, 60, 0, 2 * S));
+        assert!(w.observe(t0 + 2 * S, 60, 0, 2 * S));
+        // The probe fails; its ARP exchange moves rx: still confirming, not alive.
+        assert!(!w.probed(false, t0 + 3 * S, 120, 98, 2));
+        assert!(w.observe(t0 + 4 * S, 180, 98, 2 * S), "rx from chatter cleared the suspicion");
+        assert!(w.probed(false, t0 + 5 * S, 240, 196, 2), "two failed rounds are a black hole");
+    }
+
+    #[test]
+    fn an_answered_probe_clears_the_suspicion() {
+        let t0 = Instant::now();
+        let mut w = HealthWatch::new(t0, 0, 0);
+        assert!(w.observe(t0 + 3 * S, 0, 0, 2 * S));
+        assert!(!w.probed(false, t0 + 4 * S, 0, 28, 3));
+        assert!(!w.probed(true, t0 + 5 * S, 28, 56, 3));
+        assert!(!w.observe(t0 + 6 * S, 28, 56, 2 * S), "probing again right after an answer");
+    }
+
+    #[test]
+    fn sending_into_silence_is_suspicious_before_the_interval() {
+        let t0 = Instant::now();
+        let mut w = HealthWatch::new(t0, 0, 0);
+        for i in 1..=3u32 {
+            assert!(!w.observe(t0 + S * i, 0, 1000 * u64::from(i), 60 * S));
+        }
+        assert!(w.observe(t0 + 4 * S, 0, 4000, 60 * S), "3 s of tx without rx triggers a probe");
+    }
+
+    #[test]
+    fn carrier_flaps_are_forgiven() {
+        let t0 = Instant::now();
+        let mut c = Carrier::new();
+        // Down at subscription (the dial's carrier is late), then up: no loss.
+        c.down(t0);
+        assert_eq!(c.deadline(), Some(t0 + CARRIER_FIRST_UP));
+        c.up();
+        assert_eq!(c.deadline(), None);
+        // A later drop gets the short grace, and a second down does not extend it.
+        c.down(t0 + 10 * S);
+        c.down(t0 + 10 * S + Duration::from_millis(500));
+        assert_eq!(c.deadline(), Some(t0 + 10 * S + CARRIER_GRACE));
     }
 }

@@ -11,12 +11,17 @@ mod daemon;
 mod datapath;
 mod demo;
 mod doctor;
+mod hotplug;
 mod info;
+#[cfg(feature = "web")]
+mod metrics;
 mod modem;
 mod netifd;
 mod session;
 mod status;
 mod store;
+#[cfg(feature = "web")]
+mod web;
 
 #[cfg(test)]
 #[path = "session_tests.rs"]
@@ -50,6 +55,12 @@ enum Cmd {
         #[arg(long)]
         control: Option<PathBuf>,
     },
+    /// Drop an interface's link and connect again now (lifts a block, as `ifup` does).
+    Reconnect {
+        interface: String,
+        #[arg(long)]
+        control: Option<PathBuf>,
+    },
     /// Show what the running daemon knows.
     Status {
         interface: Option<String>,
@@ -58,7 +69,8 @@ enum Cmd {
         #[arg(long)]
         control: Option<PathBuf>,
     },
-    /// One-shot read of a modem: identity, SIM, signal, registration, operator, mode, PDP, connection.
+    /// One-shot read of a modem: identity, SIM, signal, registration, operator, mode, PDP, connection
+    /// (from the running daemon when it owns the port).
     Info {
         #[arg(long)]
         device: PathBuf,
@@ -144,6 +156,15 @@ async fn run(cmd: Cmd) -> Result<(), Error> {
             println!("{interface}: down");
             Ok(())
         }
+        Cmd::Reconnect { interface, control } => {
+            let path = control.unwrap_or_else(control::default_path);
+            let reply = control::request(&path, &control::Request::Reconnect { interface: interface.clone() }).await?;
+            if !reply.ok {
+                return Err(reply.error.unwrap_or_default().into());
+            }
+            println!("{interface}: reconnecting");
+            Ok(())
+        }
         Cmd::Status { interface, json, control } => {
             let path = control.unwrap_or_else(control::default_path);
             let reply = control::request(&path, &control::Request::Status { interface }).await?;
@@ -161,8 +182,21 @@ async fn run(cmd: Cmd) -> Result<(), Error> {
             Ok(())
         }
         Cmd::Info { device, json, timeout } => {
-            let chan = ncmd_at::AtChannel::open(&device).await?;
-            let st = info::read(&chan, &device.display().to_string(), secs(timeout)).await;
+            // One owner of the port: while a daemon runs on this modem, ask it.
+            let st = match info::daemon_owning(&device).await {
+                Some((interface, path)) => {
+                    let reply = control::request(&path, &control::Request::Status { interface: Some(interface) }).await?;
+                    if !reply.ok {
+                        return Err(reply.error.unwrap_or_default().into());
+                    }
+                    let list: Vec<status::InterfaceStatus> = serde_json::from_value(reply.data)?;
+                    list.into_iter().next().map(|s| s.modem).ok_or("the daemon returned no status for the interface")?
+                }
+                None => {
+                    let chan = ncmd_at::AtChannel::open(&device).await?;
+                    info::read(&chan, &device.display().to_string(), secs(timeout)).await
+                }
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {

@@ -50,6 +50,9 @@ pub fn profiles() -> Arc<Profiles> {
 /// Per-command timeout for ordinary commands; dialling gets longer (the existing
 /// handler waited up to 25 s for any answer).
 const CMD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The cheap connection-status query (polled while up): modems answer it at once, so a
+/// modem silent this long is hung.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct AtModem {
@@ -332,7 +335,7 @@ impl Modem for AtModem {
     async fn connected(&mut self) -> Result<Option<bool>, ModemError> {
         let profile = self.profile()?.clone();
         let Some(q) = &profile.status_query else { return Ok(None) };
-        let r = self.send(q, CMD_TIMEOUT).await?;
+        let r = self.send(q, STATUS_TIMEOUT).await?;
         let lines = || r.lines.iter().map(String::as_str);
         if profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&self.vars, lines()).unwrap_or(false)) {
             return Ok(Some(true));

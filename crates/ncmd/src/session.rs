@@ -290,6 +290,9 @@ pub trait Connector: Send {
     type Path: DataPath;
     /// Wait until the control port exists (hotplug); returns at once when it does.
     fn wait_device(&mut self) -> impl Future<Output = ()> + Send;
+    /// Returns when the control port has vanished (hotplug removal); pending while it
+    /// exists. Cancel-safe: the session selects over it while the link is up.
+    fn device_gone(&mut self) -> impl Future<Output = ()> + Send;
     fn open(&mut self) -> impl Future<Output = Result<Self::Modem, Failure>> + Send;
     fn data_path(&mut self) -> impl Future<Output = Result<Self::Path, Failure>> + Send;
     /// Last rung of the ladder: unbind and rebind the USB device.
@@ -561,7 +564,7 @@ impl<C: Connector> Session<C> {
                     self.status.fail(&f);
                     failures += 1;
                     // A modem that stops answering cannot be reset by AT: re-bind it.
-                    if failures % 3 == 0 && matches!(f.code, Code::GetinfoFailed | Code::InitializeFailed) {
+                    if failures.is_multiple_of(3) && matches!(f.code, Code::GetinfoFailed | Code::InitializeFailed) {
                         self.status.event("recover", "the modem does not answer; re-binding its USB device");
                         if let Err(e) = self.connector.usb_rebind().await {
                             self.status.event("recover", format!("USB re-bind failed: {e}"));
@@ -585,11 +588,9 @@ impl<C: Connector> Session<C> {
                         }
                         Effect::Block => {
                             self.state(State::Blocked);
-                            loop {
-                                match self.commands.recv().await {
-                                    None | Some(Command::Down) => return self.finish(None).await,
-                                    Some(Command::Reconnect) => break,
-                                }
+                            match self.commands.recv().await {
+                                None | Some(Command::Down) => return self.finish(None).await,
+                                Some(Command::Reconnect) => {}
                             }
                         }
                     }
@@ -601,14 +602,11 @@ impl<C: Connector> Session<C> {
     /// Waits `d` in `Backoff`, still obeying commands. Returns true when told to go down.
     async fn rest(&mut self, d: Duration) -> bool {
         self.state(State::Backoff);
-        let deadline = Instant::now() + d;
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => return false,
-                c = self.commands.recv() => match c {
-                    None | Some(Command::Down) => { self.finish(None).await; return true; }
-                    Some(Command::Reconnect) => return false,
-                }
+        tokio::select! {
+            _ = sleep(d) => false,
+            c = self.commands.recv() => match c {
+                None | Some(Command::Down) => { self.finish(None).await; true }
+                Some(Command::Reconnect) => false,
             }
         }
     }
@@ -634,8 +632,12 @@ impl<C: Connector> Session<C> {
             };
             self.link_up(&ip, path.ifname());
             self.refresh(&mut modem).await;
-            if let Ok(Written::Written) = modem.ensure_ps_only().await {
-                self.status.event("psonly", "service domain set to PS only");
+            match modem.ensure_ps_only().await {
+                Ok(Written::Written) => self.status.event("psonly", "service domain set to PS only"),
+                Ok(Written::AlreadySet) => self.status.event("psonly", "service domain already PS only; not written"),
+                Ok(Written::Unsupported) => self.status.event("psonly", "this vendor profile has no PS-only command; skipped"),
+                Ok(Written::NotRequested) => {}
+                Err(e) => self.status.event("psonly", format!("could not set PS-only service: {e}")),
             }
             let since = Instant::now();
             let ended = self.supervise(&mut modem, &mut path).await;
@@ -948,8 +950,11 @@ impl<C: Connector> Session<C> {
             }
             tokio::select! {
                 _ = sleep(self.policy.poll) => {}
-                ev = modem.next_event() => if ev == ModemEvent::PortGone {
-                    return Err(Failure::new(Code::NoDevice, "the modem's port vanished while connecting"));
+                // The modem's own announcement (`^NDISSTAT: 1`) ends the wait at once.
+                ev = modem.next_event() => match ev {
+                    ModemEvent::PortGone => return Err(Failure::new(Code::NoDevice, "the modem's port vanished while connecting")),
+                    ModemEvent::Connected => break,
+                    _ => {}
                 },
             }
         }
@@ -995,10 +1000,17 @@ impl<C: Connector> Session<C> {
                     None | Some(Command::Down) => return Ended::Down,
                     Some(Command::Reconnect) => return Ended::Lost(Loss::User),
                 },
+                _ = self.connector.device_gone() => return Ended::Lost(Loss::PortGone),
                 _ = poll.tick() => {
                     // One cheap status query: catches silent drops and a hung modem.
                     match modem.connected().await {
-                        Ok(Some(false)) => return Ended::Lost(Loss::StatusDown),
+                        Ok(Some(false)) => {
+                            // A URC that came with the drop names the cause better than the poll.
+                            if let Ok(ModemEvent::Disconnected(why)) = timeout(Duration::ZERO, modem.next_event()).await {
+                                return Ended::Lost(Loss::NetworkDisconnect(why));
+                            }
+                            return Ended::Lost(Loss::StatusDown);
+                        }
                         Ok(_) => {
                             self.refresh(modem).await;
                             self.refresh_traffic(path).await;

@@ -146,12 +146,17 @@ struct FakeConnector {
     /// Each opened modem takes the next event receiver.
     events: Arc<Mutex<Vec<mpsc::Receiver<ModemEvent>>>>,
     present: Arc<Notify>,
+    /// Notified when the test unplugs the control port (hotplug removal).
+    gone: Arc<Notify>,
 }
 
 impl Connector for FakeConnector {
     type Modem = FakeModem;
     type Path = FakePath;
     async fn wait_device(&mut self) {}
+    async fn device_gone(&mut self) {
+        self.gone.notified().await
+    }
     async fn open(&mut self) -> Result<FakeModem, Failure> {
         let rx = {
             let mut v = self.events.lock().unwrap();
@@ -179,6 +184,7 @@ struct Harness {
     status: StatusCell,
     cmd: mpsc::Sender<Command>,
     urc: Vec<mpsc::Sender<ModemEvent>>,
+    gone: Arc<Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -192,15 +198,16 @@ fn start(f: Arc<Fake>, store: Option<Store>, modems: usize) -> Harness {
     }
     let status = StatusCell::new("wwan", "/dev/ttyUSB0");
     let (cmd, commands) = mpsc::channel(4);
+    let gone = Arc::new(Notify::new());
     let session = Session {
-        connector: FakeConnector { f: f.clone(), events: Arc::new(Mutex::new(rxs)), present: Arc::new(Notify::new()) },
+        connector: FakeConnector { f: f.clone(), events: Arc::new(Mutex::new(rxs)), present: Arc::new(Notify::new()), gone: gone.clone() },
         policy: Policy::default(),
         status: status.clone(),
         commands,
         store,
     };
     let task = tokio::spawn(session.run());
-    Harness { f, status, cmd, urc, task }
+    Harness { f, status, cmd, urc, gone, task }
 }
 
 async fn wait_state(status: &StatusCell, state: State) {
@@ -232,6 +239,25 @@ async fn connects_and_goes_down_cleanly() {
     assert_eq!(h.f.hangups.load(Ordering::SeqCst), 1);
     assert_eq!(h.f.releases.load(Ordering::SeqCst), 1);
     assert_eq!(h.status.snapshot().state, "down");
+}
+
+#[tokio::test(start_paused = true)]
+async fn port_removed_while_up_is_a_loss_and_followed() {
+    let h = start(Arc::new(Fake::default()), None, 2);
+    wait_state(&h.status, State::Up).await;
+    // The hotplug removal of the control port, before any read on it fails.
+    h.gone.notify_one();
+    for _ in 0..10_000 {
+        if h.status.snapshot().modem.connection.reconnects == 1 && h.status.snapshot().state == "up" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let s = h.status.snapshot();
+    assert_eq!(s.state, "up", "{s:?}");
+    assert_eq!(s.counters.reconnects_by_cause.get("port-gone"), Some(&1));
+    assert_eq!(h.f.dials.load(Ordering::SeqCst), 2, "the modem was opened and dialled again");
+    h.task.abort();
 }
 
 #[tokio::test(start_paused = true)]

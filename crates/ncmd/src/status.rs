@@ -162,9 +162,44 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
 }
 
+/// The inverse of [`rfc3339`]: seconds since the Unix epoch of `YYYY-MM-DDTHH:MM:SSZ`
+/// (what this module writes; anything else is `None`).
+#[cfg(any(feature = "web", test))]
+pub fn unix_seconds(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    // Days-from-civil (Howard Hinnant's algorithm), the inverse of the one above.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + mi * 60 + se).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_seconds_inverts_rfc3339() {
+        for secs in [0u64, 951_782_400, 1_795_000_000, 4_102_444_799] {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            assert_eq!(unix_seconds(&rfc3339(t)), Some(secs));
+        }
+        assert_eq!(unix_seconds("2026-13-01T00:00:00Z"), None);
+        assert_eq!(unix_seconds("yesterday"), None);
+    }
 
     #[test]
     fn rfc3339_known_instants() {

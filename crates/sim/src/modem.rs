@@ -173,6 +173,8 @@ pub enum Effect {
 pub struct Stats {
     /// Mode-setting commands actually issued (they write the modem's flash).
     pub mode_writes: u64,
+    /// Writes of the service domain (`^SYSCFGEX` with a domain other than 4, "no change").
+    pub service_domain_writes: u64,
     /// Commands that wrote a PDP context or its credentials.
     pub pdp_writes: u64,
     /// PIN/PUK entries (`+CPIN=`), right or wrong.
@@ -271,6 +273,8 @@ pub struct Modem {
     // Non-volatile: survives reset.
     pdp: BTreeMap<u32, Pdp>,
     modes: HashMap<ModeStyle, String>,
+    /// Huawei service domain (`^SYSCFGEX` 4th field): 0 CS, 1 PS only, 2 CS+PS, 3 any.
+    service_domain: u32,
     pin_enabled: bool,
     sim_present: bool,
     pin_left: u8,
@@ -340,6 +344,7 @@ impl Modem {
             generation: 0,
             pdp,
             modes: HashMap::new(),
+            service_domain: 2,
             pin_enabled: false,
             sim_present: true,
             pin_left: PIN_TRIES,
@@ -1115,7 +1120,8 @@ impl Modem {
         // Read forms.
         let read = match (style, &cmd.kind) {
             (ModeStyle::Syscfgex, Kind::Read) => Some(format!(
-                "^SYSCFGEX: \"{value}\",3FFFFFFF,1,2,7FFFFFFFFFFFFFFF"
+                "^SYSCFGEX: \"{value}\",3FFFFFFF,1,{},7FFFFFFFFFFFFFFF",
+                self.service_domain
             )),
             (ModeStyle::Syscfgex, Kind::Test) => Some(SYSCFGEX_TEST.to_string()),
             (ModeStyle::Selrat, Kind::Read) => {
@@ -1146,6 +1152,19 @@ impl Modem {
                         .all(|c| matches!(c, b"00" | b"01" | b"02" | b"03" | b"99"));
                 if acq.is_empty() || !pairs_ok {
                     return cme(code::BAD_PARAMS);
+                }
+                // Service domain: 0-3 set it, 4 (or absent) leaves it alone.
+                match cmd.num(3) {
+                    Some(d @ 0..=3) => {
+                        self.service_domain = d;
+                        self.stats.service_domain_writes += 1;
+                    }
+                    Some(4) | None => {}
+                    Some(_) => return cme(code::BAD_PARAMS),
+                }
+                // "99": acquisition order unchanged (used to change the domain alone).
+                if acq == "99" {
+                    return ok(latency::WRITE_NV);
                 }
                 acq
             }
@@ -1735,6 +1754,18 @@ mod tests {
         m.fault(Fault::Reset);
         m.boot();
         assert!(text(&mut m, "AT^SYSCFGEX?").contains("\"030201\""));
+    }
+
+    #[test]
+    fn syscfgex_service_domain_alone() {
+        let mut m = modem("huawei");
+        // comgt-ncm's PS-only command (ncm.json, huawei "psonly"): "99" keeps the mode.
+        assert_eq!(text(&mut m, "AT^SYSCFGEX=\"99\",40000000,2,1,40000000,,"), "\r\nOK\r\n");
+        let st = m.stats();
+        assert_eq!((st.mode_writes, st.service_domain_writes), (0, 1));
+        assert_eq!(text(&mut m, "AT^SYSCFGEX?"), "\r\n^SYSCFGEX: \"00\",3FFFFFFF,1,1,7FFFFFFFFFFFFFFF\r\n\r\nOK\r\n");
+        assert_eq!(text(&mut m, "AT^SYSCFGEX=\"99\",40000000,2,7,40000000,,"), "\r\n+CME ERROR: 50\r\n");
+        assert_eq!(m.stats().service_domain_writes, 1);
     }
 
     #[test]

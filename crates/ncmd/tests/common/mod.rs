@@ -4,6 +4,8 @@
 //! network namespace or sends traffic anywhere but inside the lab.
 #![allow(dead_code)]
 
+pub mod procfs;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -113,6 +115,11 @@ impl Lab {
         };
         self.daemons.push(cmd.spawn().expect("start ncmd up"));
         self.daemons.len() - 1
+    }
+
+    /// Process id of daemon `i` (`ip netns exec` execs ncmd, so it is ncmd's own).
+    pub fn pid(&self, i: usize) -> u32 {
+        self.daemons[i].id()
     }
 
     /// Output of `ncmd CMD... --control <lab socket>`.

@@ -1,0 +1,612 @@
+//! The daemon's HTTP side (cargo feature `web`): the Prometheus endpoint and the status
+//! page with its small JSON API (status, signal history, reconnect, settings).
+//!
+//! Owns a deliberately tiny HTTP/1.1 server (one request per connection, bounded head and
+//! body, a deadline per request, a cap on concurrent connections), the change token, the
+//! bounded signal history and the settings form's round trip through the UCI file. It
+//! talks to the sessions only through the control [`Handler`] (the same requests the
+//! control socket serves), so it must not know how sessions work; and it must not know
+//! AT syntax. Secrets never leave it: the PIN is reported only as set or not set.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::control::{Handler, Request};
+use crate::status::InterfaceStatus;
+
+const MAX_HEAD: usize = 8 * 1024;
+const MAX_BODY: usize = 16 * 1024;
+const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+const MAX_CONNECTIONS: usize = 32;
+/// Signal samples kept per interface (an hour at the default 5 s period).
+const HISTORY_POINTS: usize = 720;
+/// The header that carries the change token on every POST.
+pub const TOKEN_HEADER: &str = "x-ncmd-token";
+
+const INDEX_HTML: &str = include_str!("../web/index.html");
+const APP_JS: &str = include_str!("../web/app.js");
+const STYLE_CSS: &str = include_str!("../web/style.css");
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("cannot listen for HTTP on {addr}: {source}; choose another address or port")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot write the web change token to {path}: {source}")]
+    Token { path: String, source: std::io::Error },
+    #[error("cannot read random bytes for the web change token from /dev/urandom: {0}")]
+    Random(std::io::Error),
+}
+
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// `/metrics` only (`--metrics-listen`).
+    Metrics,
+    /// The page, its API and `/metrics` (`--web-listen`).
+    Page,
+}
+
+/// Parses a listen address; a bare port means loopback (`8080` = `127.0.0.1:8080`).
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse().map_err(|_| format!("'{s}' is not a listen address; write ADDR:PORT (e.g. 127.0.0.1:9100 or [::1]:9100) or a port for loopback"))
+}
+
+/// One signal sample of the history chart.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SignalPoint {
+    /// Unix time, seconds.
+    pub t: u64,
+    pub rssi: Option<f64>,
+    pub rsrp: Option<f64>,
+    pub rsrq: Option<f64>,
+    pub sinr: Option<f64>,
+}
+
+/// Shared by the listeners and the sampler.
+pub struct WebState {
+    token: String,
+    /// The UCI file the settings form edits (`None`: the form is read-only).
+    config: Option<PathBuf>,
+    history: Mutex<BTreeMap<String, VecDeque<SignalPoint>>>,
+}
+
+impl WebState {
+    pub fn new(token: String, config: Option<PathBuf>) -> Self {
+        WebState { token, config, history: Mutex::new(BTreeMap::new()) }
+    }
+
+    fn record(&self, list: &[InterfaceStatus], now: SystemTime) {
+        let t = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        for s in list {
+            let sig = &s.modem.signal;
+            if [sig.rssi_dbm, sig.rsrp_dbm, sig.rsrq_db, sig.sinr_db].iter().all(Option::is_none) {
+                continue;
+            }
+            let q = h.entry(s.interface.clone()).or_default();
+            if q.len() >= HISTORY_POINTS {
+                q.pop_front();
+            }
+            q.push_back(SignalPoint { t, rssi: sig.rssi_dbm, rsrp: sig.rsrp_dbm, rsrq: sig.rsrq_db, sinr: sig.sinr_db });
+        }
+    }
+
+    fn history(&self) -> BTreeMap<String, VecDeque<SignalPoint>> {
+        self.history.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn token_ok(&self, given: Option<&str>) -> bool {
+        // Constant time in the token's content.
+        given.is_some_and(|g| g.len() == self.token.len() && g.bytes().zip(self.token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+    }
+}
+
+/// A fresh change token: 128 random bits, hex.
+pub fn new_token() -> Result<String, WebError> {
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b)).map_err(WebError::Random)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// Writes the token to a file only root can read (mode 0600), replacing an old one.
+pub fn write_token(path: &Path, token: &str) -> Result<(), WebError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let err = |source| WebError::Token { path: path.display().to_string(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(err)?;
+    std::io::Write::write_all(&mut f, format!("{token}\n").as_bytes()).map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)
+}
+
+/// Samples every interface's signal into the bounded history, every `every`.
+pub fn spawn_sampler<H: Handler>(handler: Arc<H>, state: Arc<WebState>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            state.record(&statuses(&*handler).await, SystemTime::now());
+        }
+    })
+}
+
+async fn statuses<H: Handler>(handler: &H) -> Vec<InterfaceStatus> {
+    let reply = handler.handle(Request::Status { interface: None }).await;
+    serde_json::from_value(reply.data).unwrap_or_default()
+}
+
+/// Binds `addr` and serves `site` until the task is dropped.
+pub async fn serve<H: Handler>(addr: SocketAddr, site: Site, handler: Arc<H>, state: Arc<WebState>) -> Result<tokio::task::JoinHandle<()>, WebError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })?;
+    let loopback = addr.ip().is_loopback();
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            // Over the cap: drop the connection rather than queue without bound.
+            let Ok(permit) = limit.clone().try_acquire_owned() else { continue };
+            let (handler, state) = (handler.clone(), state.clone());
+            tokio::spawn(async move {
+                connection(stream, site, loopback, &*handler, &state).await;
+                drop(permit);
+            });
+        }
+    }))
+}
+
+async fn connection<H: Handler>(mut stream: TcpStream, site: Site, loopback: bool, handler: &H, state: &WebState) {
+    let response = match tokio::time::timeout(REQUEST_DEADLINE, read_request(&mut stream)).await {
+        Err(_) => Response::text(408, "the request was not complete within 10 s\n"),
+        Ok(Err(e)) => Response::text(e.status(), &format!("{e}\n")),
+        Ok(Ok(req)) if loopback && !host_is_local(req.header("host")) => {
+            Response::error(403, "on a loopback listener the Host must be localhost or an IP address (DNS rebinding protection)")
+        }
+        Ok(Ok(req)) => route(req, site, handler, state).await,
+    };
+    let _ = tokio::time::timeout(REQUEST_DEADLINE, async {
+        stream.write_all(&response.to_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+// ---- HTTP/1.1: the pure parser and the bounded reader ----
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum HttpError {
+    #[error("bad request: {0}")]
+    Bad(&'static str),
+    #[error("request head larger than {MAX_HEAD} bytes")]
+    HeadTooLarge,
+    #[error("request body larger than {MAX_BODY} bytes")]
+    BodyTooLarge,
+}
+
+impl HttpError {
+    fn status(&self) -> u16 {
+        match self {
+            HttpError::Bad(_) => 400,
+            HttpError::HeadTooLarge => 431,
+            HttpError::BodyTooLarge => 413,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// Names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| percent_decode(v))
+    }
+}
+
+/// Parses a request head (request line and headers, without the blank line).
+pub fn parse_head(head: &[u8]) -> Result<HttpRequest, HttpError> {
+    let head = std::str::from_utf8(head).map_err(|_| HttpError::Bad("the head is not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let (Some(method), Some(target), Some(version), None) = (first.next(), first.next(), first.next(), first.next()) else {
+        return Err(HttpError::Bad("malformed request line"));
+    };
+    if !version.starts_with("HTTP/1.") || method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || !target.starts_with('/') {
+        return Err(HttpError::Bad("malformed request line"));
+    }
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').ok_or(HttpError::Bad("malformed header line"))?;
+        if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace()) {
+            return Err(HttpError::Bad("malformed header name"));
+        }
+        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+    }
+    Ok(HttpRequest { method: method.to_string(), path: path.to_string(), query: query.to_string(), headers, body: Vec::new() })
+}
+
+async fn read_request(stream: &mut TcpStream) -> Result<HttpRequest, HttpError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(HttpError::HeadTooLarge);
+        }
+        let n = stream.read(&mut chunk).await.map_err(|_| HttpError::Bad("connection error"))?;
+        if n == 0 {
+            return Err(HttpError::Bad("connection closed before the end of the head"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    if end > MAX_HEAD {
+        return Err(HttpError::HeadTooLarge);
+    }
+    let mut req = parse_head(&buf[..end])?;
+    if req.header("transfer-encoding").is_some() {
+        return Err(HttpError::Bad("chunked bodies are not accepted; send Content-Length"));
+    }
+    let len = match req.header("content-length") {
+        Some(v) => v.parse::<usize>().map_err(|_| HttpError::Bad("bad Content-Length"))?,
+        None => 0,
+    };
+    if len > MAX_BODY {
+        return Err(HttpError::BodyTooLarge);
+    }
+    let mut body = buf[end + 4..].to_vec();
+    while body.len() < len {
+        let n = stream.read(&mut chunk).await.map_err(|_| HttpError::Bad("connection error"))?;
+        if n == 0 {
+            return Err(HttpError::Bad("connection closed before the end of the body"));
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(len);
+    req.body = body;
+    Ok(req)
+}
+
+/// A loopback listener answers only requests addressed to `localhost` or an IP literal,
+/// so that a web site whose name was re-bound to 127.0.0.1 cannot read the status.
+fn host_is_local(host: Option<&str>) -> bool {
+    let Some(host) = host else { return true };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => return v6.split(']').next().is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok()),
+        None => host.rsplit_once(':').map_or(host, |(h, port)| if port.parse::<u16>().is_ok() { h } else { host }),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+struct Response {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn text(status: u16, body: &str) -> Self {
+        Response { status, content_type: "text/plain; charset=utf-8", body: body.as_bytes().to_vec() }
+    }
+
+    fn json(status: u16, v: &impl Serialize) -> Self {
+        Response { status, content_type: "application/json", body: serde_json::to_vec(v).unwrap_or_default() }
+    }
+
+    fn error(status: u16, message: impl Into<String>) -> Self {
+        Response::json(status, &serde_json::json!({ "ok": false, "error": message.into() }))
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let reason = match self.status {
+            200 => "OK",
+            400 => "Bad Request",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            408 => "Request Timeout",
+            413 => "Payload Too Large",
+            431 => "Request Header Fields Too Large",
+            _ => "Error",
+        };
+        let mut out = format!(
+            "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nContent-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n\r\n",
+            self.status,
+            self.content_type,
+            self.body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+// ---- Routes ----
+
+async fn route<H: Handler>(req: HttpRequest, site: Site, handler: &H, state: &WebState) -> Response {
+    let page = site == Site::Page;
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/metrics") => {
+            let text = crate::metrics::render(&statuses(handler).await, SystemTime::now());
+            Response { status: 200, content_type: crate::metrics::CONTENT_TYPE, body: text.into_bytes() }
+        }
+        ("GET", "/") if page => Response { status: 200, content_type: "text/html; charset=utf-8", body: INDEX_HTML.into() },
+        ("GET", "/app.js") if page => Response { status: 200, content_type: "text/javascript; charset=utf-8", body: APP_JS.into() },
+        ("GET", "/style.css") if page => Response { status: 200, content_type: "text/css; charset=utf-8", body: STYLE_CSS.into() },
+        ("GET", "/api/status") if page => {
+            let list = statuses(handler).await;
+            Response::json(200, &serde_json::json!({ "interfaces": list, "history": state.history() }))
+        }
+        ("GET", "/api/settings") if page => {
+            let Some(iface) = req.query_param("interface") else { return Response::error(400, "add ?interface=NAME") };
+            match read_settings(state, &iface) {
+                Ok(v) => Response::json(200, &v),
+                Err(e) => Response::error(400, e),
+            }
+        }
+        ("POST", "/api/reconnect" | "/api/settings") if page => {
+            if !state.token_ok(req.header(TOKEN_HEADER)) {
+                return Response::error(403, "a valid change token is required (header X-Ncmd-Token; the daemon wrote it to its token file, readable by root only)");
+            }
+            if req.path == "/api/reconnect" {
+                let Ok(Target { interface }) = serde_json::from_slice::<Target>(&req.body) else {
+                    return Response::error(400, "expected a JSON body {\"interface\": NAME}");
+                };
+                let reply = handler.handle(Request::Reconnect { interface: interface.clone() }).await;
+                match reply.error {
+                    None => Response::json(200, &serde_json::json!({ "ok": true, "message": format!("{interface}: reconnecting") })),
+                    Some(e) => Response::error(400, e),
+                }
+            } else {
+                let form = match serde_json::from_slice::<SettingsForm>(&req.body) {
+                    Ok(f) => f,
+                    Err(e) => return Response::error(400, format!("the settings form was not understood: {e}")),
+                };
+                match save_settings(state, &form) {
+                    Ok(msg) => Response::json(200, &serde_json::json!({ "ok": true, "message": msg })),
+                    Err(e) => Response::error(400, e),
+                }
+            }
+        }
+        (_, "/metrics") | ("GET" | "POST", "/" | "/app.js" | "/style.css" | "/api/status" | "/api/settings" | "/api/reconnect") if page => {
+            Response::error(405, "method not allowed")
+        }
+        _ => Response::error(404, "not found"),
+    }
+}
+
+#[derive(Deserialize)]
+struct Target {
+    interface: String,
+}
+
+/// What the settings form posts. Empty strings mean "unset" (APN, mode, pdptype); an
+/// empty PIN means "keep the PIN as it is" unless `clear_pin`.
+#[derive(Debug, Deserialize, Default)]
+pub struct SettingsForm {
+    pub interface: String,
+    #[serde(default)]
+    pub apn: String,
+    #[serde(default)]
+    pub pin: String,
+    #[serde(default)]
+    pub clear_pin: bool,
+    #[serde(default)]
+    pub mode: String,
+    #[serde(default)]
+    pub pdptype: String,
+}
+
+/// What the form shows: never the PIN, only whether one is set.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct SettingsView {
+    pub interface: String,
+    pub apn: String,
+    pub pin_set: bool,
+    pub mode: String,
+    pub pdptype: String,
+    pub editable: bool,
+}
+
+fn config_path(state: &WebState) -> Result<&Path, String> {
+    state.config.as_deref().ok_or_else(|| "this daemon was not started from a UCI file (`ncmd up --config`); settings cannot be changed here".to_string())
+}
+
+fn read_settings(state: &WebState, iface: &str) -> Result<SettingsView, String> {
+    let path = config_path(state)?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    settings_view(path, &text, iface)
+}
+
+/// The form's values for `iface`, read from the UCI text.
+pub fn settings_view(path: &Path, text: &str, iface: &str) -> Result<SettingsView, String> {
+    let config = ncmd_config::Config::from_text(path, text).map_err(|e| e.to_string())?;
+    if !config.names().iter().any(|n| n == iface) {
+        return Err(ncmd_config::ConfigError::NoSuchInterface { interface: iface.into(), path: path.into(), available: config.names() }.to_string());
+    }
+    let pkg = ncmd_config::parse_uci(text).map_err(|e| e.to_string())?;
+    let single = |opt: &str| match pkg.section(iface).and_then(|s| s.get(opt)) {
+        Some(ncmd_config::uci::Value::Single(v)) => v.clone(),
+        _ => String::new(),
+    };
+    Ok(SettingsView { interface: iface.into(), apn: single("apn"), pin_set: !single("pincode").is_empty(), mode: single("mode"), pdptype: single("pdptype"), editable: true })
+}
+
+/// The UCI text with the form applied, or the validation error (as `ncmd up` would say
+/// it; secrets are never part of it). Nothing is written here.
+pub fn apply_settings(path: &Path, text: &str, form: &SettingsForm) -> Result<String, String> {
+    settings_view(path, text, &form.interface)?;
+    let unset_if_empty = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);
+    let mut changes: Vec<(&str, Option<String>)> =
+        vec![("apn", unset_if_empty(&form.apn)), ("mode", unset_if_empty(&form.mode)), ("pdptype", unset_if_empty(&form.pdptype))];
+    if form.clear_pin {
+        changes.push(("pincode", None));
+    } else if !form.pin.is_empty() {
+        changes.push(("pincode", Some(form.pin.clone())));
+    }
+    let mut new = text.to_string();
+    for (option, value) in changes {
+        // set_option's errors name the section or option, never the value.
+        new = ncmd_config::uci::set_option(&new, &form.interface, option, value.as_deref()).map_err(|e| e.to_string())?;
+    }
+    let config = ncmd_config::Config::from_text(path, &new).map_err(|e| e.to_string())?;
+    config.interface(&form.interface).map_err(|e| e.to_string())?;
+    Ok(new)
+}
+
+fn save_settings(state: &WebState, form: &SettingsForm) -> Result<String, String> {
+    let path = config_path(state)?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let new = apply_settings(path, &text, form)?;
+    if new == text {
+        return Ok(format!("{}: nothing changed", form.interface));
+    }
+    // Atomic replace, keeping the file's permissions.
+    let tmp = path.with_extension("ncmd-new");
+    let write = || -> std::io::Result<()> {
+        std::fs::write(&tmp, &new)?;
+        std::fs::set_permissions(&tmp, std::fs::metadata(path)?.permissions())?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })?;
+    tracing::info!("{}: settings saved to {} from the web page", form.interface, path.display());
+    Ok(format!("{}: saved to {}; they take effect when ncmd restarts (OpenWrt: ifup {})", form.interface, path.display(), form.interface))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UCI: &str = "config interface 'wwan'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n\toption apn 'internet'\n\toption pincode '1234'\n\nconfig interface 'lan'\n\toption proto 'static'\n";
+
+    #[test]
+    fn head_parsing() {
+        let r = parse_head(b"POST /api/settings?interface=wwan%30 HTTP/1.1\r\nHost: x\r\nX-Ncmd-Token:  abc ").unwrap();
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/settings"));
+        assert_eq!(r.header("x-ncmd-token"), Some("abc"));
+        assert_eq!(r.query_param("interface").as_deref(), Some("wwan0"));
+        for bad in [&b"GET / HTTP/1.1 x"[..], b"GET nopath HTTP/1.1", b"get / HTTP/1.1", b"GET / SPDY/3", b"GET / HTTP/1.1\r\nno colon", b"\xff / HTTP/1.1"] {
+            assert!(parse_head(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn percent_decoding_is_total() {
+        assert_eq!(percent_decode("a%20b+c"), "a b c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn rebound_names_are_refused_on_loopback() {
+        for ok in [None, Some("127.0.0.1:8080"), Some("localhost"), Some("LOCALHOST:1"), Some("[::1]:80"), Some("192.168.1.1")] {
+            assert!(host_is_local(ok), "{ok:?}");
+        }
+        for bad in ["evil.example:8080", "evil.example", "127.0.0.1.nip.io", "[evil]:80"] {
+            assert!(!host_is_local(Some(bad)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(parse_listen("9100").unwrap(), "127.0.0.1:9100".parse().unwrap());
+        assert_eq!(parse_listen("[::1]:80").unwrap(), "[::1]:80".parse().unwrap());
+        assert!(parse_listen("localhost:80").unwrap_err().contains("ADDR:PORT"));
+    }
+
+    #[test]
+    fn token_check() {
+        let s = WebState::new("abcd".into(), None);
+        assert!(s.token_ok(Some("abcd")));
+        assert!(!s.token_ok(Some("abce")) && !s.token_ok(Some("abc")) && !s.token_ok(None));
+        let t = new_token().unwrap();
+        assert_eq!(t.len(), 32);
+        assert_ne!(t, new_token().unwrap());
+    }
+
+    #[test]
+    fn settings_view_hides_the_pin() {
+        let v = settings_view(Path::new("network"), UCI, "wwan").unwrap();
+        assert_eq!(v, SettingsView { interface: "wwan".into(), apn: "internet".into(), pin_set: true, mode: String::new(), pdptype: String::new(), editable: true });
+        assert!(!serde_json::to_string(&v).unwrap().contains("1234"));
+        assert!(settings_view(Path::new("network"), UCI, "lan").unwrap_err().contains("no interface 'lan'"));
+    }
+
+    #[test]
+    fn settings_are_validated_like_the_cli_and_keep_the_rest() {
+        let p = Path::new("network");
+        let form = |apn: &str, pin: &str| SettingsForm { interface: "wwan".into(), apn: apn.into(), pin: pin.into(), mode: "lte".into(), pdptype: "IPV4V6".into(), clear_pin: false };
+        let new = apply_settings(p, UCI, &form("web.apn", "")).unwrap();
+        assert!(new.contains("option apn 'web.apn'") && new.contains("option mode 'lte'") && new.contains("option pdptype 'IPV4V6'"));
+        assert!(new.contains("option pincode '1234'"), "an empty PIN field keeps the PIN");
+        assert!(new.ends_with("config interface 'lan'\n\toption proto 'static'\n"));
+        let err = apply_settings(p, UCI, &form("bad\";+CFUN=0", "")).unwrap_err();
+        assert!(err.contains("option apn"), "{err}");
+        let err = apply_settings(p, UCI, &form("x", "12;4")).unwrap_err();
+        assert!(err.contains("pincode") && !err.contains("12;4"), "the PIN is never echoed: {err}");
+        let cleared = apply_settings(p, UCI, &SettingsForm { clear_pin: true, ..form("x", "") }).unwrap();
+        assert!(!cleared.contains("pincode"));
+    }
+
+    #[test]
+    fn history_is_bounded_and_skips_empty_samples() {
+        let s = WebState::new("t".into(), None);
+        let mut st = InterfaceStatus { interface: "wwan".into(), ..Default::default() };
+        s.record(std::slice::from_ref(&st), SystemTime::now());
+        assert!(s.history().is_empty());
+        st.modem.signal.rsrp_dbm = Some(-90.0);
+        for _ in 0..HISTORY_POINTS + 5 {
+            s.record(std::slice::from_ref(&st), SystemTime::now());
+        }
+        assert_eq!(s.history()["wwan"].len(), HISTORY_POINTS);
+    }
+}
