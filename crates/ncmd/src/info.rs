@@ -110,7 +110,7 @@ pub async fn fill_radio(chan: &AtChannel, timeout: Duration, st: &mut ModemStatu
             if let Ok(reg) = parse::creg(&r) {
                 let registered = matches!(reg.stat, parse::RegStatus::Home | parse::RegStatus::Roaming);
                 if best.is_none() || registered {
-                    best = Some(reg.clone());
+                    best = Some(reg);
                 }
                 if registered {
                     break;

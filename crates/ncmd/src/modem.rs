@@ -15,7 +15,7 @@ use ncmd_config::Spec;
 use ncmd_profile::{Profiles, Var, Vars, VendorProfile};
 use tokio::sync::broadcast;
 
-use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Written, Code};
+use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
 use crate::status::{InterfaceStatus, IpInfo, ModemStatus};
 
 /// Where users' profile files are looked for (later files win over earlier ones and
@@ -270,28 +270,28 @@ impl Modem for AtModem {
         self.send_list(&list, false).await.map(|_| ())
     }
 
-    async fn ensure_mode(&mut self) -> Result<Written, ModemError> {
-        let Some(mode) = self.spec.mode else { return Ok(Written::NotRequested) };
+    async fn ensure_mode(&mut self) -> Result<Setting, ModemError> {
+        let Some(mode) = self.spec.mode else { return Ok(Setting::NotRequested) };
         let profile = self.profile()?.clone();
         let ncmd_profile::ModeCommand::Command(cmd) = profile.mode_command(mode.as_str()) else {
             tracing::warn!("vendor profile has no command for mode {}; skipped", mode.as_str());
-            return Ok(Written::Unsupported);
+            return Ok(Setting::Unsupported);
         };
         if let Some(q) = &profile.mode_query {
             if self.query_matches(q, mode.as_str()).await? {
-                return Ok(Written::AlreadySet);
+                return Ok(Setting::AlreadySet);
             }
         }
         self.send(cmd, CMD_TIMEOUT).await?;
-        Ok(Written::Written)
+        Ok(Setting::Written)
     }
 
-    async fn ensure_pdp(&mut self) -> Result<Written, ModemError> {
+    async fn ensure_pdp(&mut self) -> Result<Setting, ModemError> {
         let profile = self.profile()?.clone();
         let writes: Vec<_> = profile.initialize.iter().chain(profile.configure.iter()).cloned().collect();
         let has_writes = writes.iter().any(|t| t.expand(&self.vars).map(|e| profile.is_pdp_write(&e.text)).unwrap_or(false));
         if !has_writes {
-            return Ok(Written::NotRequested);
+            return Ok(Setting::NotRequested);
         }
         let query = match &profile.pdp_query {
             Some(q) => self.send(q, CMD_TIMEOUT).await.ok(),
@@ -302,10 +302,10 @@ impl Modem for AtModem {
             list.iter().any(|c| c.cid == self.spec.profile && c.pdp_type.eq_ignore_ascii_case(self.spec.pdptype.as_str()) && c.apn.eq_ignore_ascii_case(&want_apn))
         });
         if right {
-            return Ok(Written::AlreadySet);
+            return Ok(Setting::AlreadySet);
         }
         self.send_list(&writes, true).await?;
-        Ok(Written::Written)
+        Ok(Setting::Written)
     }
 
     async fn registration(&mut self) -> Result<Reg, ModemError> {
@@ -382,19 +382,19 @@ impl Modem for AtModem {
         }
     }
 
-    async fn ensure_ps_only(&mut self) -> Result<Written, ModemError> {
+    async fn ensure_ps_only(&mut self) -> Result<Setting, ModemError> {
         if !self.spec.psonly {
-            return Ok(Written::NotRequested);
+            return Ok(Setting::NotRequested);
         }
         let profile = self.profile()?.clone();
-        let Some(set) = &profile.psonly else { return Ok(Written::Unsupported) };
+        let Some(set) = &profile.psonly else { return Ok(Setting::Unsupported) };
         if let Some(q) = &profile.psonly_query {
             if self.query_matches(q, "psonly").await? {
-                return Ok(Written::AlreadySet);
+                return Ok(Setting::AlreadySet);
             }
         }
         self.send(set, CMD_TIMEOUT).await?;
-        Ok(Written::Written)
+        Ok(Setting::Written)
     }
 
     async fn reset(&mut self) -> Result<(), ModemError> {

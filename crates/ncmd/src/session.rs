@@ -197,9 +197,10 @@ pub enum PinOutcome {
 
 /// Outcome of a read-compare-write step (mode, PDP context).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Written {
+pub enum Setting {
     /// The modem already had it; nothing was written.
     AlreadySet,
+    /// Different before: written now.
     Written,
     /// The vendor profile has no command for it; skipped.
     Unsupported,
@@ -243,8 +244,8 @@ pub trait Modem: Send {
     fn sim(&mut self) -> impl Future<Output = Result<SimInfo, ModemError>> + Send;
     fn enter_pin(&mut self) -> impl Future<Output = Result<PinOutcome, ModemError>> + Send;
     fn configure(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
-    fn ensure_mode(&mut self) -> impl Future<Output = Result<Written, ModemError>> + Send;
-    fn ensure_pdp(&mut self) -> impl Future<Output = Result<Written, ModemError>> + Send;
+    fn ensure_mode(&mut self) -> impl Future<Output = Result<Setting, ModemError>> + Send;
+    fn ensure_pdp(&mut self) -> impl Future<Output = Result<Setting, ModemError>> + Send;
     fn registration(&mut self) -> impl Future<Output = Result<Reg, ModemError>> + Send;
     fn dial(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// `Some(true)` connected, `Some(false)` not, `None` the modem cannot tell.
@@ -253,7 +254,7 @@ pub trait Modem: Send {
     fn finalize(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     fn hangup(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// Apply the PS-only service domain when configured and not already set.
-    fn ensure_ps_only(&mut self) -> impl Future<Output = Result<Written, ModemError>> + Send;
+    fn ensure_ps_only(&mut self) -> impl Future<Output = Result<Setting, ModemError>> + Send;
     /// Vendor reset (`AT+CFUN=1,1` or detach/attach); the port may vanish afterwards.
     fn reset(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// Refresh the status snapshot (signal, operator...) for `status`.
@@ -633,10 +634,10 @@ impl<C: Connector> Session<C> {
             self.link_up(&ip, path.ifname());
             self.refresh(&mut modem).await;
             match modem.ensure_ps_only().await {
-                Ok(Written::Written) => self.status.event("psonly", "service domain set to PS only"),
-                Ok(Written::AlreadySet) => self.status.event("psonly", "service domain already PS only; not written"),
-                Ok(Written::Unsupported) => self.status.event("psonly", "this vendor profile has no PS-only command; skipped"),
-                Ok(Written::NotRequested) => {}
+                Ok(Setting::Written) => self.status.event("psonly", "service domain set to PS only"),
+                Ok(Setting::AlreadySet) => self.status.event("psonly", "service domain already PS only; not written"),
+                Ok(Setting::Unsupported) => self.status.event("psonly", "this vendor profile has no PS-only command; skipped"),
+                Ok(Setting::NotRequested) => {}
                 Err(e) => self.status.event("psonly", format!("could not set PS-only service: {e}")),
             }
             let since = Instant::now();
@@ -775,18 +776,18 @@ impl<C: Connector> Session<C> {
 
         self.state(State::Mode);
         match step(self.policy.identify, modem.ensure_mode(), Code::SetmodeFailed, "setting the mode").await? {
-            Ok(Written::Written) => self.status.event("mode", "network mode written"),
-            Ok(Written::AlreadySet) => self.status.event("mode", "network mode already right; not written"),
-            Ok(Written::Unsupported) => self.status.event("mode", "this vendor profile has no command for the configured mode; skipped"),
-            Ok(Written::NotRequested) => {}
+            Ok(Setting::Written) => self.status.event("mode", "network mode written"),
+            Ok(Setting::AlreadySet) => self.status.event("mode", "network mode already right; not written"),
+            Ok(Setting::Unsupported) => self.status.event("mode", "this vendor profile has no command for the configured mode; skipped"),
+            Ok(Setting::NotRequested) => {}
             Err(e) => return Err(Failure::new(Code::SetmodeFailed, format!("Failed to set operating mode: {e}"))),
         }
 
         self.state(State::Pdp);
         match step(self.policy.identify, modem.ensure_pdp(), Code::ConfigureFailed, "setting the PDP context").await? {
-            Ok(Written::Written) => self.status.event("pdp", "PDP context written"),
-            Ok(Written::AlreadySet) => self.status.event("pdp", "PDP context already right; not written"),
-            Ok(Written::Unsupported) | Ok(Written::NotRequested) => {}
+            Ok(Setting::Written) => self.status.event("pdp", "PDP context written"),
+            Ok(Setting::AlreadySet) => self.status.event("pdp", "PDP context already right; not written"),
+            Ok(Setting::Unsupported) | Ok(Setting::NotRequested) => {}
             Err(e) => return Err(Failure::new(Code::ConfigureFailed, format!("Failed to set the PDP context: {e}"))),
         }
         Ok(modem)

@@ -71,11 +71,11 @@ impl Modem for FakeModem {
     async fn configure(&mut self) -> Result<(), ModemError> {
         Ok(())
     }
-    async fn ensure_mode(&mut self) -> Result<Written, ModemError> {
-        Ok(Written::AlreadySet)
+    async fn ensure_mode(&mut self) -> Result<Setting, ModemError> {
+        Ok(Setting::AlreadySet)
     }
-    async fn ensure_pdp(&mut self) -> Result<Written, ModemError> {
-        Ok(Written::AlreadySet)
+    async fn ensure_pdp(&mut self) -> Result<Setting, ModemError> {
+        Ok(Setting::AlreadySet)
     }
     async fn registration(&mut self) -> Result<Reg, ModemError> {
         let mut script = self.f.reg_script.lock().unwrap();
@@ -103,8 +103,8 @@ impl Modem for FakeModem {
         self.f.connected.store(false, Ordering::SeqCst);
         Ok(())
     }
-    async fn ensure_ps_only(&mut self) -> Result<Written, ModemError> {
-        Ok(Written::Unsupported)
+    async fn ensure_ps_only(&mut self) -> Result<Setting, ModemError> {
+        Ok(Setting::Unsupported)
     }
     async fn reset(&mut self) -> Result<(), ModemError> {
         self.f.resets.fetch_add(1, Ordering::SeqCst);
