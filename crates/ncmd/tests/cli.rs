@@ -94,3 +94,40 @@ fn usage_errors_exit_2() {
     let out = Command::new(ncmd()).arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn usb_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../usb/tests/fixtures").join(name)
+}
+
+#[test]
+fn doctor_reads_a_usb_devices_dump() {
+    let out = Command::new(ncmd())
+        .args(["doctor", "--json", "--config", "/nonexistent", "--dhcp-config", "/nonexistent", "--usb-devices"])
+        .arg(usb_fixture("huawei_e398-ncm-unbound_12d1_1506.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("kmod-usb-net-huawei-cdc-ncm"), "the missing NCM driver package is named: {text}");
+    let human = Command::new(ncmd())
+        .args(["doctor", "--config", "/nonexistent", "--dhcp-config", "/nonexistent", "--usb-devices"])
+        .arg(usb_fixture("huawei_e3372h-stick-ncm_12d1_1506.txt"))
+        .output()
+        .unwrap();
+    assert!(human.status.success());
+    assert!(String::from_utf8_lossy(&human.stdout).contains("option device"), "a ready UCI snippet");
+}
+
+#[test]
+fn doctor_refuses_garbage_with_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("ncmd-doctor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk");
+    std::fs::write(&junk, [0x7fu8, b'E', b'L', b'F', 0, 1, 2, 0xff, b'\n', b'x', b'y']).unwrap();
+    let out = Command::new(ncmd()).args(["doctor", "--usb-devices"]).arg(&junk).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a /sys/kernel/debug/usb/devices dump"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
