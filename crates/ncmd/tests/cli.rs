@@ -79,7 +79,12 @@ fn unplug_mid_command_is_a_clear_error_within_the_timeout() {
     let lab = Lab::new(SimSpec { netns: false, ..Default::default() });
     lab.sim("fault slow");
     let child = Command::new(ncmd()).args(["at", "--timeout", "8", "--device"]).arg(&lab.tty).arg("AT+CGMI").stderr(std::process::Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Unplug only once the command is in flight: the modem has received it.
+    let t0 = Instant::now();
+    while !lab.sim("stats")["commands"].to_string().contains("AT+CGMI") {
+        assert!(t0.elapsed() < Duration::from_secs(5), "the command never reached the modem");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let t0 = Instant::now();
     lab.sim("fault unplug");
     let out = child.wait_with_output().unwrap();
