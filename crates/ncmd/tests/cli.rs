@@ -39,7 +39,14 @@ fn overlay_reply_decodes_as_the_real_modem_said() {
     let overlay = dir.join("e3372.txt");
     // ^HCSQ reply in the documented LTE form (Huawei HiLink/E3372 AT reference,
     // ^HCSQ: "LTE",<rssi>,<rsrp>,<sinr>,<rsrq>).
-    std::fs::write(&overlay, "> AT^HCSQ?\n< ^HCSQ: \"LTE\",52,48,151,30\n< OK\n> AT+COPS?\n< +COPS: 0,0,\"Test Operator\",7\n< OK\n").unwrap();
+    // +CEREG: a real reply with odd blanks, from ModemManager's test suite
+    // (src/tests/test-modem-helpers.c, the CEREG cases).
+    std::fs::write(
+        &overlay,
+        "> AT^HCSQ?\n< ^HCSQ: \"LTE\",52,48,151,30\n< OK\n> AT+COPS?\n< +COPS: 0,0,\"Test Operator\",7\n< OK\n\
+         > AT+CEREG?\n< +CEREG: 2,1, 1F00, 79D903 ,7\n< OK\n",
+    )
+    .unwrap();
     let lab = Lab::new(SimSpec { netns: false, extra: vec!["--overlay".into(), overlay.display().to_string()], ..Default::default() });
     let v = info(&lab);
     assert_eq!(v["signal"]["rssi_dbm"], -68.0);
@@ -47,6 +54,10 @@ fn overlay_reply_decodes_as_the_real_modem_said() {
     assert_eq!(v["signal"]["sinr_db"], 10.2);
     assert_eq!(v["signal"]["rsrq_db"], -4.5);
     assert_eq!(v["operator"]["name"], "Test Operator");
+    assert_eq!(v["registration"]["state"], "home");
+    assert_eq!(v["registration"]["lac"], "1F00");
+    assert_eq!(v["registration"]["cell_id"], "79D903");
+    assert_eq!(v["registration"]["technology"], "lte");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
