@@ -16,7 +16,7 @@ use crate::status::InterfaceStatus;
 
 #[derive(clap::Args, Clone)]
 pub struct SimArgs {
-    /// Personality: huawei, generic, quectel, sierra, zte, marvell, mikrotik, sony, samsung, mtk1, spreadtrum.
+    /// Personality: huawei, generic, quectel, quectel-eg060w, sierra, zte, marvell, mikrotik, sony, samsung, mtk1, spreadtrum, fibocom.
     #[arg(long, default_value = "huawei")]
     pub vendor: String,
     /// Replace replies with a real modem's transcript (`> CMD` / `< reply` blocks).

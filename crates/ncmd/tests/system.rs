@@ -46,7 +46,7 @@ fn every_vendor_profile_connects() {
     require_root();
     let out = std::process::Command::new(common::ncmd()).args(["sim", "--help"]).output().unwrap();
     assert!(out.status.success());
-    for vendor in ["huawei", "generic", "quectel", "sierra", "zte", "marvell", "mikrotik", "sony", "samsung", "mtk1", "spreadtrum"] {
+    for vendor in ["huawei", "generic", "quectel", "quectel-eg060w", "sierra", "zte", "marvell", "mikrotik", "sony", "samsung", "mtk1", "spreadtrum", "fibocom"] {
         let mut lab = Lab::new(SimSpec { vendor, dhcp: true, ..Default::default() });
         let cfg = lab.config("\toption apn 'internet'\n");
         lab.up(&cfg, None);
@@ -54,6 +54,9 @@ fn every_vendor_profile_connects() {
         assert_eq!(st["connection"]["ipv4"]["address"], lab.sim_info["ipv4"], "{vendor}");
         assert!(lab.ping(&lab.ping_target()), "{vendor}: no ping through the link");
         assert!(lab.sim("stats")["dials"].as_u64().unwrap() >= 1, "{vendor}: never dialled");
+        // Each personality lands on its own profile entry (the model entry for EG060W).
+        let profile = if vendor == "generic" { "generic".to_string() } else if vendor == "zte" || vendor == "marvell" || vendor == "mikrotik" { format!("\"{vendor}") } else { vendor.to_string() };
+        assert!(st["modem"]["profile"].as_str().unwrap().starts_with(&profile), "{vendor}: profile {}", st["modem"]["profile"]);
     }
 }
 

@@ -1202,6 +1202,12 @@ impl Modem {
                         "*ENAP: {}",
                         u8::from(matches!(self.conn, Conn::Connected(_)))
                     )],
+                    // Fibocom: state first, then cid and address (PR #24689 review:
+                    // "+GTRNDIS: 0" when the data call is off).
+                    "+GTRNDIS" => match self.conn {
+                        Conn::Connected(c) => vec![format!("+GTRNDIS: 1,{c},\"{}\"", self.cfg.ip.address)],
+                        _ => vec!["+GTRNDIS: 0".to_string()],
+                    },
                     "+QNETDEVCTL" => match self.conn {
                         Conn::Connected(c) => vec![format!("+QNETDEVCTL: 1,{c},1,1")],
                         _ => vec!["+QNETDEVCTL: 0,1,1,0".to_string()],

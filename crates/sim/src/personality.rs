@@ -263,6 +263,57 @@ const QUECTEL: Personality = Personality {
     attach_dials: false,
 };
 
+/// The Quectel EG060W (Cudy LT700): same commands; its `+CGMM` selects the
+/// `quectel-eg060w` model entry of the profiles (OpenWrt PR #24689).
+const QUECTEL_EG060W: Personality = Personality {
+    name: "quectel-eg060w",
+    manufacturer: "Quectel",
+    model: "EG060W-EA",
+    revision: "EG060WEAAAR01A08M8G",
+    unknown: Unknown::Error,
+    commands: &[
+        ("+QICSGP", Action::Pdp(PdpStyle::Qicsgp)),
+        ("+QNETDEVCTL", Action::Dial(DialStyle::ActAsync)),
+        ("+QCFG", Action::Mode(ModeStyle::QcfgNwscan)),
+        ("+QPINC", Action::PinCounters(PinCounterStyle::Qpinc)),
+        ("+QCCID", Action::Iccid),
+        ("+CGACT", Action::Dial(DialStyle::ActSync)),
+    ],
+    boot_urcs: &[
+        "RDY",
+        "+CFUN: 1",
+        "+CPIN: READY",
+        "+QUSIM: 1",
+        "+QIND: SMS DONE",
+    ],
+    conn_urcs: ConnUrcs::Qiurc,
+    periodic_signal: false,
+    boot_cfun: 1,
+    cfun_mode_levels: &[],
+    attach_dials: false,
+};
+
+/// Fibocom FG621-EA class (OpenWrt PRs #19793, #24974): `AT+GTRNDIS=1,cid` dials.
+const FIBOCOM: Personality = Personality {
+    name: "fibocom",
+    manufacturer: "Fibocom",
+    model: "FG621-EA",
+    revision: "17000.1000.00.01.02.04",
+    unknown: Unknown::Error,
+    commands: &[
+        ("+GTRNDIS", Action::Dial(DialStyle::ActSync)),
+        ("+CGACT", Action::Dial(DialStyle::ActSync)),
+        ("+CPINR", Action::PinCounters(PinCounterStyle::Cpinr)),
+    ],
+    boot_urcs: &["RDY"],
+    conn_urcs: ConnUrcs::Cgev,
+    periodic_signal: false,
+    boot_cfun: 1,
+    cfun_mode_levels: &[],
+    attach_dials: false,
+};
+
+
 const SIERRA: Personality = Personality {
     name: "sierra",
     manufacturer: "Sierra Wireless, Incorporated",
@@ -405,6 +456,7 @@ const SPREADTRUM: Personality = Personality {
 
 static ALL: &[Personality] = &[
     HUAWEI, GENERIC, QUECTEL, SIERRA, ZTE, MARVELL, MIKROTIK, SONY, SAMSUNG, MTK1, SPREADTRUM,
+    QUECTEL_EG060W, FIBOCOM,
 ];
 
 static NAMES: &[&str] = &[
@@ -419,6 +471,8 @@ static NAMES: &[&str] = &[
     "samsung",
     "mtk1",
     "spreadtrum",
+    "quectel-eg060w",
+    "fibocom",
 ];
 
 /// Names of all personalities.
@@ -472,6 +526,8 @@ mod tests {
             ("samsung", "samsung"),
             ("mtk1", "mtk1"),
             ("spreadtrum", "spreadtrum"),
+            ("quectel-eg060w", "quectel"),
+            ("fibocom", "fibocom"),
         ];
         for (name, key) in keys {
             let p = find(name).expect("personality");
