@@ -87,7 +87,7 @@ async fn connect_time(scale: f64, dir: &Path) -> Result<Duration, crate::Error> 
     std::fs::write(&cfg, format!("config interface 'wwan'\n\toption proto 'ncm'\n\toption device '{}'\n\toption apn 'internet'\n\toption ifname 'wwan0'\n\toption probe_interval '0'\n", tty.display()))?;
     let spec = ncmd_config::load(&cfg)?.interface("wwan")?.clone();
     let sock = dir.join("ncmd.sock");
-    let opts = crate::daemon::Options { control: sock.clone(), state_dir: dir.join("state"), netifd: false, sysfs_root: "/sys".into(), dry_run: true };
+    let opts = crate::daemon::Options { control: sock.clone(), config: None, state_dir: dir.join("state"), netifd: false, sysfs_root: "/sys".into(), dry_run: true };
     let t0 = Instant::now();
     let daemon = tokio::spawn(crate::daemon::run_specs(vec![spec], opts));
     let up = loop {
@@ -171,7 +171,7 @@ impl Rig {
         )?;
         let spec = ncmd_config::load(&cfg)?.interface("wwan")?.clone();
         let sock = dir.join("ncmd.sock");
-        let opts = crate::daemon::Options { control: sock.clone(), state_dir: dir.join("state"), netifd: false, sysfs_root: "/sys".into(), dry_run: false };
+        let opts = crate::daemon::Options { control: sock.clone(), config: None, state_dir: dir.join("state"), netifd: false, sysfs_root: "/sys".into(), dry_run: false };
         let daemon = crate::demo::in_netns(&netns, move || Box::pin(async move { crate::daemon::run_specs(vec![spec], opts).await.map_err(|e| e.to_string()) }));
         let rig = Rig { sim, sock, netns, target, daemon };
         rig.wait("link up", Duration::from_secs(60), |s| s.state == "up").await?;

@@ -18,7 +18,10 @@ use crate::modem::AtModem;
 use crate::session::{Code, Connector, Failure};
 
 pub struct RealConnector {
+    /// The spec of the current connection attempt...
     spec: Spec,
+    /// ...taken from here at each attempt, so reloaded settings apply at the next one.
+    shared: Arc<Mutex<Spec>>,
     sysfs_root: PathBuf,
     port: Arc<Mutex<Option<ncmd_at::AtChannel>>>,
     netifd: bool,
@@ -28,8 +31,18 @@ pub struct RealConnector {
 }
 
 impl RealConnector {
-    pub fn new(spec: Spec, sysfs_root: PathBuf, port: Arc<Mutex<Option<ncmd_at::AtChannel>>>, netifd: bool, dry_run: bool) -> Self {
-        RealConnector { spec, sysfs_root, port, netifd, dry_run, watch: None }
+    pub fn new(shared: Arc<Mutex<Spec>>, sysfs_root: PathBuf, port: Arc<Mutex<Option<ncmd_at::AtChannel>>>, netifd: bool, dry_run: bool) -> Self {
+        let spec = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        RealConnector { spec, shared, sysfs_root, port, netifd, dry_run, watch: None }
+    }
+
+    /// Picks up reloaded settings; a new device path needs a new watch.
+    fn refresh_spec(&mut self) {
+        let spec = self.shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if spec.device != self.spec.device {
+            self.watch = None;
+        }
+        self.spec = spec;
     }
 
     fn watch(&mut self) -> &mut DeviceWatch {
@@ -48,6 +61,7 @@ impl Connector for RealConnector {
 
     async fn wait_device(&mut self) {
         self.set_port(None);
+        self.refresh_spec();
         if !self.spec.device.exists() {
             let (iface, device) = (self.spec.interface.clone(), self.spec.device.display().to_string());
             let watch = self.watch();

@@ -27,6 +27,8 @@ pub enum Request {
     Status { interface: Option<String> },
     Down { interface: String },
     Reconnect { interface: String },
+    /// Re-read the interface's settings from the UCI file and reconnect with them.
+    Reload { interface: String },
     /// Raw AT command through the daemon's own port (one owner of the port).
     At { interface: String, command: String, timeout_ms: u64 },
 }

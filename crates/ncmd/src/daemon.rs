@@ -94,6 +94,8 @@ impl Observe {
 
 pub struct Options {
     pub control: PathBuf,
+    /// The UCI file the specs came from (for `reload`); none under netifd.
+    pub config: Option<PathBuf>,
     pub state_dir: PathBuf,
     pub netifd: bool,
     pub sysfs_root: PathBuf,
@@ -107,10 +109,15 @@ pub struct Supervised {
     pub commands: mpsc::Sender<Command>,
     /// The session's AT channel while a modem is open (for `ncmd at` through the daemon).
     pub port: Arc<Mutex<Option<ncmd_at::AtChannel>>>,
+    /// The settings the next connection attempt uses (replaced by `reload`).
+    pub spec: Arc<Mutex<Spec>>,
+    pub store: Store,
 }
 
 struct Daemon {
     sessions: BTreeMap<String, Supervised>,
+    /// The UCI file `reload` reads (none under netifd, which passes the settings).
+    config: Option<PathBuf>,
 }
 
 impl Handler for Daemon {
@@ -132,6 +139,7 @@ impl Handler for Daemon {
             }
             Request::Down { interface } => self.send(&interface, Command::Down).await,
             Request::Reconnect { interface } => self.send(&interface, Command::Reconnect).await,
+            Request::Reload { interface } => self.reload(&interface).await,
             Request::At { interface, command, timeout_ms } => {
                 let Some(s) = self.sessions.get(&interface) else {
                     return Reply::err(format!("no interface {interface} in this daemon; it runs: {}", self.names()));
@@ -148,6 +156,23 @@ impl Handler for Daemon {
 }
 
 impl Daemon {
+    /// Re-reads the interface from the UCI file (validated as at start) and reconnects
+    /// with it. Timing options (delay, watch, backoff) keep their start values.
+    async fn reload(&self, interface: &str) -> Reply {
+        let Some(s) = self.sessions.get(interface) else {
+            return Reply::err(format!("no interface {interface} in this daemon; it runs: {}", self.names()));
+        };
+        let Some(path) = &self.config else { return Reply::err("this daemon's settings come from netifd: use ifup") };
+        let spec = match ncmd_config::load(path).and_then(|c| c.interface(interface).cloned()) {
+            Ok(spec) => spec,
+            Err(e) => return Reply::err(e.to_string()),
+        };
+        s.store.set_pin(spec.pincode.as_ref().map(|p| p.expose()));
+        *s.spec.lock().unwrap_or_else(|e| e.into_inner()) = spec;
+        s.status.event("reload", format!("settings reloaded from {}", path.display()));
+        self.send(interface, Command::Reconnect).await
+    }
+
     fn names(&self) -> String {
         self.sessions.keys().cloned().collect::<Vec<_>>().join(", ")
     }
@@ -180,7 +205,7 @@ pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     };
     run_observed(
         specs,
-        Options { control: args.control.unwrap_or_else(control::default_path), state_dir: args.state_dir, netifd: false, sysfs_root: args.sysfs_root, dry_run: false },
+        Options { control: args.control.unwrap_or_else(control::default_path), config: Some(args.config.clone()), state_dir: args.state_dir, netifd: false, sysfs_root: args.sysfs_root, dry_run: false },
         observe,
     )
     .await
@@ -233,18 +258,19 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
             }));
         }
         let store = Store::new(&opts.state_dir, spec.interface(), spec.pincode.as_ref().map(|p| p.expose()));
+        let shared = Arc::new(Mutex::new(spec.clone()));
         let session = Session {
-            connector: RealConnector::new(spec.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run),
+            connector: RealConnector::new(shared.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run),
             policy: policy_for(&spec),
             status: status.clone(),
             commands: rx,
-            store: Some(store),
+            store: Some(store.clone()),
         };
         runs.push(session);
-        sessions.insert(spec.interface().to_string(), Supervised { status, commands: tx, port });
+        sessions.insert(spec.interface().to_string(), Supervised { status, commands: tx, port, spec: shared, store });
     }
     let senders: Vec<_> = sessions.values().map(|s| s.commands.clone()).collect();
-    let daemon = Arc::new(Daemon { sessions });
+    let daemon = Arc::new(Daemon { sessions, config: opts.config.clone() });
     let server = control::serve(&opts.control, daemon.clone()).await?;
     let http = match start_http(&observe, &opts, daemon.clone()).await {
         Ok(h) => h,

@@ -187,7 +187,7 @@ async fn demo(args: &DemoArgs, dir: &Path) -> Result<(), crate::Error> {
     let state = dir.join("state");
 
     let spec = ncmd_config::load(&config)?.interface("wwan")?.clone();
-    let opts = |dry: bool| crate::daemon::Options { control: control_path.clone(), state_dir: state.clone(), netifd: false, sysfs_root: PathBuf::from("/sys"), dry_run: dry };
+    let opts = |dry: bool| crate::daemon::Options { control: control_path.clone(), config: None, state_dir: state.clone(), netifd: false, sysfs_root: PathBuf::from("/sys"), dry_run: dry };
     let daemon = match &link {
         Some(l) => {
             let (spec, o) = (spec.clone(), opts(false));

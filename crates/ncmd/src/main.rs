@@ -61,6 +61,12 @@ enum Cmd {
         #[arg(long)]
         control: Option<PathBuf>,
     },
+    /// Re-read an interface's settings from the UCI file and reconnect with them.
+    Reload {
+        interface: String,
+        #[arg(long)]
+        control: Option<PathBuf>,
+    },
     /// Show what the running daemon knows.
     Status {
         interface: Option<String>,
@@ -161,33 +167,26 @@ async fn run(cmd: Cmd) -> Result<(), Error> {
         Cmd::Demo(a) => demo::run(a).await,
         Cmd::Up(a) => daemon::up(a).await,
         Cmd::Down { interface, control } => {
-            let path = control.unwrap_or_else(control::default_path);
-            let reply = control::request(&path, &control::Request::Down { interface: interface.clone() }).await?;
-            if !reply.ok {
-                return Err(reply.error.unwrap_or_default().into());
-            }
+            ask(control, control::Request::Down { interface: interface.clone() }).await?;
             println!("{interface}: down");
             Ok(())
         }
         Cmd::Reconnect { interface, control } => {
-            let path = control.unwrap_or_else(control::default_path);
-            let reply = control::request(&path, &control::Request::Reconnect { interface: interface.clone() }).await?;
-            if !reply.ok {
-                return Err(reply.error.unwrap_or_default().into());
-            }
+            ask(control, control::Request::Reconnect { interface: interface.clone() }).await?;
             println!("{interface}: reconnecting");
             Ok(())
         }
+        Cmd::Reload { interface, control } => {
+            ask(control, control::Request::Reload { interface: interface.clone() }).await?;
+            println!("{interface}: settings reloaded; reconnecting");
+            Ok(())
+        }
         Cmd::Status { interface, json, control } => {
-            let path = control.unwrap_or_else(control::default_path);
-            let reply = control::request(&path, &control::Request::Status { interface }).await?;
-            if !reply.ok {
-                return Err(reply.error.unwrap_or_default().into());
-            }
+            let data = ask(control, control::Request::Status { interface }).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&reply.data)?);
+                println!("{}", serde_json::to_string_pretty(&data)?);
             } else {
-                let list: Vec<status::InterfaceStatus> = serde_json::from_value(reply.data)?;
+                let list: Vec<status::InterfaceStatus> = serde_json::from_value(data)?;
                 for s in &list {
                     print!("{}", info::render_interface(s));
                 }
@@ -198,11 +197,8 @@ async fn run(cmd: Cmd) -> Result<(), Error> {
             // One owner of the port: while a daemon runs on this modem, ask it.
             let st = match info::daemon_owning(&device).await {
                 Some((interface, path)) => {
-                    let reply = control::request(&path, &control::Request::Status { interface: Some(interface) }).await?;
-                    if !reply.ok {
-                        return Err(reply.error.unwrap_or_default().into());
-                    }
-                    let list: Vec<status::InterfaceStatus> = serde_json::from_value(reply.data)?;
+                    let data = ask(Some(path), control::Request::Status { interface: Some(interface) }).await?;
+                    let list: Vec<status::InterfaceStatus> = serde_json::from_value(data)?;
                     list.into_iter().next().map(|s| s.modem).ok_or("the daemon returned no status for the interface")?
                 }
                 None => {
@@ -223,6 +219,16 @@ async fn run(cmd: Cmd) -> Result<(), Error> {
         Cmd::Bench(a) => bench::run(a).await,
         Cmd::Netifd(a) => netifd::run(a).await,
     }
+}
+
+/// One request to the daemon; its error becomes ours.
+async fn ask(control: Option<PathBuf>, req: control::Request) -> Result<serde_json::Value, Error> {
+    let path = control.unwrap_or_else(control::default_path);
+    let reply = control::request(&path, &req).await?;
+    if !reply.ok {
+        return Err(reply.error.unwrap_or_default().into());
+    }
+    Ok(reply.data)
 }
 
 fn secs(s: f64) -> Duration {

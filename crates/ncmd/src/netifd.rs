@@ -156,6 +156,7 @@ async fn run_interface(interface: String, config_json: Option<String>, state_dir
         vec![spec],
         crate::daemon::Options {
             control: crate::control::runtime_dir().join(format!("{interface}.sock")),
+            config: None,
             state_dir,
             netifd: true,
             sysfs_root: PathBuf::from("/sys"),

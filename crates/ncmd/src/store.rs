@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Store {
     file: PathBuf,
-    /// Fingerprint of the configured PIN, if one is configured.
-    pin: Option<u64>,
+    /// Fingerprint of the configured PIN, if one is configured. Shared by clones, so a
+    /// settings change reaches the session that checks it.
+    pin: std::sync::Arc<std::sync::Mutex<Option<u64>>>,
 }
 
 fn fingerprint(pin: &str) -> u64 {
@@ -29,20 +30,29 @@ fn fingerprint(pin: &str) -> u64 {
 
 impl Store {
     pub fn new(state_dir: &Path, interface: &str, pin: Option<&str>) -> Self {
-        Store { file: state_dir.join(format!("{interface}.pin-rejected")), pin: pin.map(fingerprint) }
+        Store { file: state_dir.join(format!("{interface}.pin-rejected")), pin: std::sync::Arc::new(std::sync::Mutex::new(pin.map(fingerprint))) }
+    }
+
+    fn pin(&self) -> Option<u64> {
+        *self.pin.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The configured PIN changed (settings reloaded).
+    pub fn set_pin(&self, pin: Option<&str>) {
+        *self.pin.lock().unwrap_or_else(|e| e.into_inner()) = pin.map(fingerprint);
     }
 
     pub fn has_pin(&self) -> bool {
-        self.pin.is_some()
+        self.pin().is_some()
     }
 
     fn line(&self, iccid: Option<&str>) -> Option<String> {
-        self.pin.map(|p| format!("{} {p:016x}", iccid.unwrap_or("-")))
+        self.pin().map(|p| format!("{} {p:016x}", iccid.unwrap_or("-")))
     }
 
     /// Was this PIN (for this SIM, when its ICCID is known) rejected before?
     pub fn was_rejected(&self, iccid: Option<&str>) -> bool {
-        let Some(pin) = self.pin else { return false };
+        let Some(pin) = self.pin() else { return false };
         let Ok(text) = std::fs::read_to_string(&self.file) else { return false };
         let pin = format!("{pin:016x}");
         text.lines().any(|l| {
@@ -99,6 +109,12 @@ mod tests {
         // Another SIM, or a changed PIN, may be tried.
         assert!(!again.was_rejected(Some("1234")));
         assert!(!Store::new(&dir, "wwan", Some("2222")).was_rejected(Some("8949")));
+        // A settings change reaches every clone.
+        let shared = again.clone();
+        again.set_pin(Some("2222"));
+        assert!(!shared.was_rejected(Some("8949")));
+        again.set_pin(Some("1111"));
+        assert!(shared.was_rejected(Some("8949")));
         let text = std::fs::read_to_string(dir.join("wwan.pin-rejected")).unwrap();
         assert!(!text.contains("1111"), "the PIN itself is never stored");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -409,7 +409,16 @@ async fn route<H: Handler>(req: HttpRequest, site: Site, handler: &H, state: &We
                     Err(e) => return Response::error(400, format!("the settings form was not understood: {e}")),
                 };
                 match save_settings(state, &form) {
-                    Ok(msg) => Response::json(200, &serde_json::json!({ "ok": true, "message": msg })),
+                    Ok(None) => Response::json(200, &serde_json::json!({ "ok": true, "message": format!("{}: nothing changed", form.interface) })),
+                    Ok(Some(saved)) => {
+                        // Apply at once: the daemon re-reads the file and reconnects.
+                        let reply = handler.handle(Request::Reload { interface: form.interface.clone() }).await;
+                        let message = match reply.error {
+                            None => format!("{saved}; applied: reconnecting with the new settings"),
+                            Some(e) => format!("{saved}; not applied yet: {e}"),
+                        };
+                        Response::json(200, &serde_json::json!({ "ok": true, "message": message }))
+                    }
                     Err(e) => Response::error(400, e),
                 }
             }
@@ -500,12 +509,13 @@ pub fn apply_settings(path: &Path, text: &str, form: &SettingsForm) -> Result<St
     Ok(new)
 }
 
-fn save_settings(state: &WebState, form: &SettingsForm) -> Result<String, String> {
+/// Writes the validated settings; `None` when nothing changed.
+fn save_settings(state: &WebState, form: &SettingsForm) -> Result<Option<String>, String> {
     let path = config_path(state)?;
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let new = apply_settings(path, &text, form)?;
     if new == text {
-        return Ok(format!("{}: nothing changed", form.interface));
+        return Ok(None);
     }
     // Atomic replace, keeping the file's permissions.
     let tmp = path.with_extension("ncmd-new");
@@ -519,7 +529,7 @@ fn save_settings(state: &WebState, form: &SettingsForm) -> Result<String, String
         format!("cannot write {}: {e}", path.display())
     })?;
     tracing::info!("{}: settings saved to {} from the web page", form.interface, path.display());
-    Ok(format!("{}: saved to {}; they take effect when ncmd restarts (OpenWrt: ifup {})", form.interface, path.display(), form.interface))
+    Ok(Some(format!("{}: saved to {}", form.interface, path.display())))
 }
 
 #[cfg(test)]

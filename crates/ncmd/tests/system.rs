@@ -185,3 +185,28 @@ fn black_hole_is_found_by_probes() {
     lab.wait_status("back up", UP, |s| s["state"] == "up" && s["connection"]["reconnects"].as_u64() >= Some(1));
     drop(st);
 }
+
+#[test]
+fn reload_applies_changed_settings_without_a_restart() {
+    require_root();
+    let mut lab = Lab::new(SimSpec::default());
+    let cfg = lab.config("\toption apn 'internet'\n");
+    lab.up(&cfg, None);
+    lab.wait_state("up", UP);
+    assert_eq!(lab.sim("stats")["pdp_writes"], 1);
+    // The user edits the file, then asks the daemon to apply it.
+    lab.config("\toption apn 'other.apn'\n");
+    let out = lab.ncmd(&["reload", "wwan"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let st = lab.wait_status("reconnected with the new APN", UP, |s| {
+        s["state"] == "up" && s["pdp"].as_array().is_some_and(|l| l.iter().any(|p| p["apn"] == "other.apn"))
+    });
+    assert_eq!(lab.sim("stats")["pdp_writes"], 2, "the new context is written once");
+    assert!(st["events"].to_string().contains("settings reloaded"));
+    // A file that no longer validates is refused and the running settings stay.
+    lab.config("\toption apn 'bad\";+CFUN=0'\n");
+    let out = lab.ncmd(&["reload", "wwan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("option apn"));
+    assert_eq!(lab.status().unwrap()["state"], "up");
+}
