@@ -267,30 +267,9 @@ const QUECTEL: Personality = Personality {
 /// `quectel-eg060w` model entry of the profiles (OpenWrt PR #24689).
 const QUECTEL_EG060W: Personality = Personality {
     name: "quectel-eg060w",
-    manufacturer: "Quectel",
     model: "EG060W-EA",
     revision: "EG060WEAAAR01A08M8G",
-    unknown: Unknown::Error,
-    commands: &[
-        ("+QICSGP", Action::Pdp(PdpStyle::Qicsgp)),
-        ("+QNETDEVCTL", Action::Dial(DialStyle::ActAsync)),
-        ("+QCFG", Action::Mode(ModeStyle::QcfgNwscan)),
-        ("+QPINC", Action::PinCounters(PinCounterStyle::Qpinc)),
-        ("+QCCID", Action::Iccid),
-        ("+CGACT", Action::Dial(DialStyle::ActSync)),
-    ],
-    boot_urcs: &[
-        "RDY",
-        "+CFUN: 1",
-        "+CPIN: READY",
-        "+QUSIM: 1",
-        "+QIND: SMS DONE",
-    ],
-    conn_urcs: ConnUrcs::Qiurc,
-    periodic_signal: false,
-    boot_cfun: 1,
-    cfun_mode_levels: &[],
-    attach_dials: false,
+    ..QUECTEL
 };
 
 /// Fibocom FG621-EA class (OpenWrt PRs #19793, #24974): `AT+GTRNDIS=1,cid` dials.

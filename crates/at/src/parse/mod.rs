@@ -35,6 +35,33 @@ use crate::response::Response;
 use crate::result::strip_prefix_ci;
 use serde::Serialize;
 
+/// Runs every parser on `r` and drops the results: the shared body of the fuzz target
+/// and the property tests (any input gives a value or an error, never a panic).
+#[doc(hidden)]
+pub fn run_all<R: Reply + ?Sized>(r: &R) {
+    let _ = info_value(r, "+CGMI");
+    let _ = iccid(r);
+    let _ = cpin(r);
+    let _ = huawei_cpin(r);
+    let _ = cpinr(r);
+    let _ = qpinc(r);
+    let _ = csq(r);
+    let _ = hcsq(r);
+    let _ = creg(r);
+    let _ = cops(r);
+    let _ = cgdcont(r);
+    let _ = cgdcont_test(r);
+    let _ = cgpaddr(r);
+    let _ = cgcontrdp(r);
+    let _ = cgact(r);
+    let _ = cgatt(r);
+    let _ = syscfgex(r);
+    let _ = syscfgex_test(r);
+    let _ = ndisstat(r);
+    let _ = dhcp(r);
+    let _ = dhcpv6(r);
+}
+
 /// A reply could not be read as the expected value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot read the modem's {reply} reply {line:?}: {why}")]
