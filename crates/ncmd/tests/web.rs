@@ -25,7 +25,8 @@ const UP: Duration = Duration::from_secs(30);
 const WEB: &str = "127.0.0.1:18080";
 const METRICS: &str = "127.0.0.1:19100";
 const DRIVER: &str = "127.0.0.1:19515";
-const PIN: &str = "8642";
+/// Eight digits: a shorter PIN can turn up by chance in counters or timestamps.
+const PIN: &str = "86429753";
 
 /// A connected daemon with both listeners, inside its own lab namespace.
 fn lab_with_listeners() -> Lab {

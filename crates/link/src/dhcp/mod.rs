@@ -13,13 +13,14 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
-use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
-use dhcproto::{Decodable, Encodable};
+mod wire;
+
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use crate::netlink::{LinkError, Netlink};
+use wire::{code, Message, MessageType, BOOT_REPLY, BOOT_REQUEST};
 
 const CLIENT_PORT: u16 = 68;
 const SERVER_PORT: u16 = 67;
@@ -56,8 +57,6 @@ pub enum DhcpError {
         server: Ipv4Addr,
         detail: Option<String>,
     },
-    #[error("could not encode a DHCP message: {0}")]
-    Encode(#[from] dhcproto::error::EncodeError),
 }
 
 /// An address lease from a DHCP server.
@@ -133,27 +132,13 @@ fn prefix_len(mask: Ipv4Addr) -> Option<u8> {
 }
 
 fn base_message(xid: u32, mac: &[u8], kind: MessageType) -> Message {
-    let mut msg = Message::new_with_id(
-        xid,
-        Ipv4Addr::UNSPECIFIED,
-        Ipv4Addr::UNSPECIFIED,
-        Ipv4Addr::UNSPECIFIED,
-        Ipv4Addr::UNSPECIFIED,
-        mac,
-    );
-    msg.set_flags(Flags::default().set_broadcast());
-    let opts = msg.opts_mut();
-    opts.insert(DhcpOption::MessageType(kind));
+    let mut msg = Message::new(BOOT_REQUEST, xid, mac);
+    msg.broadcast = true;
     let mut client_id = vec![1u8]; // hardware type Ethernet, then the address (RFC 2132 9.14)
     client_id.extend_from_slice(mac);
-    opts.insert(DhcpOption::ClientIdentifier(client_id));
-    opts.insert(DhcpOption::ParameterRequestList(vec![
-        OptionCode::SubnetMask,
-        OptionCode::Router,
-        OptionCode::DomainNameServer,
-        OptionCode::AddressLeaseTime,
-        OptionCode::Renewal,
-    ]));
+    msg.set(code::MESSAGE_TYPE, vec![kind as u8])
+        .set(code::CLIENT_ID, client_id)
+        .set(code::PARAMETER_LIST, vec![code::SUBNET_MASK, code::ROUTER, code::DNS, code::LEASE_TIME, code::RENEWAL]);
     msg
 }
 
@@ -163,15 +148,13 @@ fn request_for(phase: &Phase, xid: u32, mac: &[u8]) -> Message {
         Phase::Selecting => base_message(xid, mac, MessageType::Discover),
         Phase::Requesting { address, server } => {
             let mut msg = base_message(xid, mac, MessageType::Request);
-            msg.opts_mut()
-                .insert(DhcpOption::RequestedIpAddress(*address));
-            msg.opts_mut().insert(DhcpOption::ServerIdentifier(*server));
+            msg.set(code::REQUESTED_IP, address.octets().to_vec()).set(code::SERVER_ID, server.octets().to_vec());
             msg
         }
         Phase::Renewing { address, .. } => {
             let mut msg = base_message(xid, mac, MessageType::Request);
-            msg.set_ciaddr(*address);
-            msg.set_flags(Flags::default());
+            msg.ciaddr = *address;
+            msg.broadcast = false;
             msg
         }
     }
@@ -180,56 +163,26 @@ fn request_for(phase: &Phase, xid: u32, mac: &[u8]) -> Message {
 /// Reads a server reply meant for transaction `xid` of client `mac` (pure).
 /// Anything else (other clients, our own broadcasts, garbage) is `None`.
 fn interpret(bytes: &[u8], xid: u32, mac: &[u8]) -> Option<Reply> {
-    let msg = Message::from_bytes(bytes).ok()?;
-    if msg.opcode() != Opcode::BootReply
-        || msg.xid() != xid
-        || msg.chaddr().get(..mac.len())? != mac
-    {
+    let msg = Message::decode(bytes)?;
+    if msg.op != BOOT_REPLY || msg.xid != xid || msg.chaddr.get(..mac.len())? != mac {
         return None;
     }
-    let opts = msg.opts();
-    let server = match opts.get(OptionCode::ServerIdentifier) {
-        Some(DhcpOption::ServerIdentifier(s)) => *s,
-        _ => msg.siaddr(),
-    };
-    match opts.msg_type()? {
-        MessageType::Offer => Some(Reply::Offer {
-            address: msg.yiaddr(),
-            server,
-        }),
+    let server = msg.ipv4(code::SERVER_ID).unwrap_or(msg.siaddr);
+    match msg.message_type()? {
+        MessageType::Offer => Some(Reply::Offer { address: msg.yiaddr, server }),
         MessageType::Nak => {
-            let detail = match opts.get(OptionCode::Message) {
-                Some(DhcpOption::Message(m)) => Some(m.clone()),
-                _ => None,
-            };
+            let detail = msg.option(code::MESSAGE).map(|m| String::from_utf8_lossy(m).into_owned());
             Some(Reply::Nak { server, detail })
         }
         MessageType::Ack => {
-            let prefix_len = match opts.get(OptionCode::SubnetMask) {
-                Some(DhcpOption::SubnetMask(m)) => prefix_len(*m)?,
-                _ => return None,
-            };
-            let gateway = match opts.get(OptionCode::Router) {
-                Some(DhcpOption::Router(r)) => r.first().copied(),
-                _ => None,
-            };
-            let dns = match opts.get(OptionCode::DomainNameServer) {
-                Some(DhcpOption::DomainNameServer(d)) => d.clone(),
-                _ => Vec::new(),
-            };
-            let lease_time = match opts.get(OptionCode::AddressLeaseTime) {
-                Some(DhcpOption::AddressLeaseTime(t)) => Duration::from_secs(u64::from(*t)),
-                _ => return None,
-            };
-            let renew_after = match opts.get(OptionCode::Renewal) {
-                Some(DhcpOption::Renewal(t)) => Duration::from_secs(u64::from(*t)),
-                _ => lease_time / 2,
-            };
+            let prefix_len = prefix_len(msg.ipv4(code::SUBNET_MASK)?)?;
+            let lease_time = Duration::from_secs(u64::from(msg.u32(code::LEASE_TIME)?));
+            let renew_after = msg.u32(code::RENEWAL).map(|t| Duration::from_secs(u64::from(t))).unwrap_or(lease_time / 2);
             Some(Reply::Ack(LeaseParams {
-                address: msg.yiaddr(),
+                address: msg.yiaddr,
                 prefix_len,
-                gateway,
-                dns,
+                gateway: msg.ipv4(code::ROUTER),
+                dns: msg.ipv4s(code::DNS),
                 server,
                 lease_time,
                 renew_after,
@@ -266,10 +219,16 @@ fn step(phase: &Phase, reply: Reply) -> Step {
     }
 }
 
-/// A random transaction id (dhcproto draws one for every new message).
+/// A random transaction id (RFC 2131 §4.1), from the kernel's generator; should that
+/// be unreadable, the clock and the address still keep clients apart.
 fn new_xid(mac: &[u8]) -> u32 {
-    let any = Ipv4Addr::UNSPECIFIED;
-    Message::new(any, any, any, any, mac).xid()
+    use std::io::Read;
+    let mut b = [0u8; 4];
+    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_ok() {
+        return u32::from_ne_bytes(b);
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    mac.iter().fold(nanos ^ std::process::id(), |h, &x| h.rotate_left(5) ^ u32::from(x))
 }
 
 fn client_socket(ifname: &str) -> Result<UdpSocket, DhcpError> {
@@ -314,7 +273,7 @@ async fn exchange(
     let mut attempt = 0;
     let mut buf = vec![0u8; 1500];
     loop {
-        let bytes = request_for(&phase, xid, mac).to_vec()?;
+        let bytes = request_for(&phase, xid, mac).encode();
         let to = match phase {
             Phase::Renewing { server, .. } => server,
             _ => Ipv4Addr::BROADCAST,
@@ -397,13 +356,13 @@ pub async fn renew(lease_now: &Lease, timeout: Duration) -> Result<Lease, DhcpEr
 pub async fn release(lease: &Lease) -> Result<(), DhcpError> {
     let mac = hw_address(&lease.ifname).await?;
     let mut msg = base_message(new_xid(&mac), &mac, MessageType::Release);
-    msg.set_ciaddr(lease.address).set_flags(Flags::default());
-    msg.opts_mut().remove(OptionCode::ParameterRequestList);
-    msg.opts_mut()
-        .insert(DhcpOption::ServerIdentifier(lease.server));
+    msg.ciaddr = lease.address;
+    msg.broadcast = false;
+    msg.remove(code::PARAMETER_LIST);
+    msg.set(code::SERVER_ID, lease.server.octets().to_vec());
     let socket = client_socket(&lease.ifname)?;
     socket
-        .send_to(&msg.to_vec()?, SocketAddrV4::new(lease.server, SERVER_PORT))
+        .send_to(&msg.encode(), SocketAddrV4::new(lease.server, SERVER_PORT))
         .await
         .map_err(|source| DhcpError::Socket {
             ifname: lease.ifname.clone(),
@@ -418,23 +377,14 @@ mod tests {
 
     const MAC: [u8; 6] = [0x02, 0x1e, 0x10, 0x1f, 0x00, 0x00];
 
-    fn server_reply(kind: MessageType, xid: u32, opts: Vec<DhcpOption>) -> Vec<u8> {
-        let mut msg = Message::new_with_id(
-            xid,
-            Ipv4Addr::UNSPECIFIED,
-            Ipv4Addr::new(10, 64, 0, 2),
-            Ipv4Addr::UNSPECIFIED,
-            Ipv4Addr::UNSPECIFIED,
-            &MAC,
-        );
-        msg.set_opcode(Opcode::BootReply);
-        msg.opts_mut().insert(DhcpOption::MessageType(kind));
-        msg.opts_mut()
-            .insert(DhcpOption::ServerIdentifier(Ipv4Addr::new(10, 64, 0, 1)));
-        for o in opts {
-            msg.opts_mut().insert(o);
+    fn server_reply(kind: MessageType, xid: u32, opts: Vec<(u8, Vec<u8>)>) -> Vec<u8> {
+        let mut msg = Message::new(BOOT_REPLY, xid, &MAC);
+        msg.yiaddr = Ipv4Addr::new(10, 64, 0, 2);
+        msg.set(code::MESSAGE_TYPE, vec![kind as u8]).set(code::SERVER_ID, vec![10, 64, 0, 1]);
+        for (c, v) in opts {
+            msg.set(c, v);
         }
-        msg.to_vec().unwrap()
+        msg.encode()
     }
 
     #[test]
@@ -455,9 +405,10 @@ mod tests {
     #[test]
     fn discover_is_broadcast_with_client_id() {
         let msg = request_for(&Phase::Selecting, 7, &MAC);
-        assert!(msg.flags().broadcast());
-        assert_eq!(msg.opts().msg_type(), Some(MessageType::Discover));
-        let bytes = msg.to_vec().unwrap();
+        assert!(msg.broadcast);
+        assert_eq!(msg.message_type(), Some(MessageType::Discover));
+        assert_eq!(msg.option(code::CLIENT_ID), Some(&[1, 0x02, 0x1e, 0x10, 0x1f, 0x00, 0x00][..]));
+        let bytes = msg.encode();
         // Our own broadcast looped back is not a reply.
         assert_eq!(interpret(&bytes, 7, &MAC), None);
     }
@@ -477,20 +428,18 @@ mod tests {
             }
         );
         let req = request_for(&phase, 9, &MAC);
-        assert_eq!(
-            req.opts().get(OptionCode::RequestedIpAddress),
-            Some(&DhcpOption::RequestedIpAddress(Ipv4Addr::new(10, 64, 0, 2)))
-        );
+        assert_eq!(req.ipv4(code::REQUESTED_IP), Some(Ipv4Addr::new(10, 64, 0, 2)));
+        assert_eq!(req.ipv4(code::SERVER_ID), Some(Ipv4Addr::new(10, 64, 0, 1)));
         // A reply for another transaction is ignored.
         assert_eq!(interpret(&offer, 10, &MAC), None);
         let ack = server_reply(
             MessageType::Ack,
             9,
             vec![
-                DhcpOption::SubnetMask(Ipv4Addr::new(255, 255, 255, 252)),
-                DhcpOption::Router(vec![Ipv4Addr::new(10, 64, 0, 1)]),
-                DhcpOption::DomainNameServer(vec![Ipv4Addr::new(10, 64, 0, 1)]),
-                DhcpOption::AddressLeaseTime(7200),
+                (code::SUBNET_MASK, vec![255, 255, 255, 252]),
+                (code::ROUTER, vec![10, 64, 0, 1]),
+                (code::DNS, vec![10, 64, 0, 1]),
+                (code::LEASE_TIME, 7200u32.to_be_bytes().to_vec()),
             ],
         );
         let Step::Done(p) = step(&phase, interpret(&ack, 9, &MAC).unwrap()) else {
@@ -503,7 +452,7 @@ mod tests {
         let nak = server_reply(
             MessageType::Nak,
             9,
-            vec![DhcpOption::Message("wrong network".into())],
+            vec![(code::MESSAGE, b"wrong network".to_vec())],
         );
         assert!(matches!(
             step(&phase, interpret(&nak, 9, &MAC).unwrap()),
@@ -526,8 +475,8 @@ mod tests {
             server: Ipv4Addr::new(10, 64, 0, 1),
         };
         let msg = request_for(&phase, 3, &MAC);
-        assert_eq!(msg.ciaddr(), Ipv4Addr::new(10, 64, 0, 2));
-        assert!(!msg.flags().broadcast());
-        assert_eq!(msg.opts().get(OptionCode::RequestedIpAddress), None);
+        assert_eq!(msg.ciaddr, Ipv4Addr::new(10, 64, 0, 2));
+        assert!(!msg.broadcast);
+        assert_eq!(msg.option(code::REQUESTED_IP), None);
     }
 }
