@@ -74,7 +74,8 @@ pub async fn run_sim(args: SimArgs) -> Result<(), crate::Error> {
         Some(dl) => println!(
             "{}",
             serde_json::json!({ "tty": sim.tty_path(), "netns": dl.netns, "interface": dl.ifname, "ipv4": dl.ipv4,
-                "prefix_len": dl.prefix_len, "gateway": dl.gateway, "ping_target": dl.ping_target })
+                "prefix_len": dl.prefix_len, "gateway": dl.gateway, "ping_target": dl.ping_target,
+                "ipv6": dl.ipv6, "ipv6_prefix_len": dl.ipv6_prefix_len, "ipv6_gateway": dl.ipv6_gateway, "ping_target6": dl.ping_target6 })
         ),
         None => println!("{}", sim.tty_path().display()),
     }

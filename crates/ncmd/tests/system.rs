@@ -211,3 +211,28 @@ fn reload_applies_changed_settings_without_a_restart() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("option apn"));
     assert_eq!(lab.status().unwrap()["state"], "up");
 }
+
+#[test]
+fn dual_stack_static_configuration_from_the_modem() {
+    require_root();
+    let mut lab = Lab::new(SimSpec::default());
+    let cfg = lab.config("\toption apn 'internet'\n\toption pdptype 'IPV4V6'\n\toption ipconfig 'static'\n");
+    let d = lab.up(&cfg, None);
+    let st = lab.wait_state("up", UP);
+    let v6 = lab.sim_info["ipv6"].as_str().unwrap().to_string();
+    assert_eq!(st["connection"]["ipv6"]["address"], v6.as_str(), "{st}");
+    assert_eq!(st["connection"]["ipv6"]["prefix_len"], 64);
+    assert!(lab.ip(&["-6", "addr", "show", "dev", "wwan0"]).contains(&format!("inet6 {v6}/64")), "wwan0 lacks {v6}");
+    assert!(lab.ip(&["-6", "route", "show", "default"]).contains("dev wwan0"), "no IPv6 default route");
+    assert!(lab.ping(&lab.ping_target()), "IPv4 ping failed");
+    let target6 = lab.sim_info["ping_target6"].as_str().unwrap().to_string();
+    // The new address is tentative until the kernel's duplicate address detection ends.
+    let t0 = std::time::Instant::now();
+    while !lab.ping(&target6) {
+        assert!(t0.elapsed() < Duration::from_secs(10), "ping {target6} through wwan0 failed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    lab.ncmd(&["down", "wwan"]);
+    assert!(lab.wait_exit(d, Duration::from_secs(10)).success());
+    assert!(!lab.ip(&["-6", "addr", "show", "dev", "wwan0"]).contains(&v6), "IPv6 address left behind");
+}

@@ -17,7 +17,7 @@
 //! modem .2) inside 10.64.0.0/11, and the ping target `10.96.0.0 + 4*idx + 1`.
 
 use std::io::{BufRead, BufReader};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -57,6 +57,12 @@ pub struct DataLinkInfo {
     pub gateway: Ipv4Addr,
     pub dns: Vec<Ipv4Addr>,
     pub ping_target: Ipv4Addr,
+    /// IPv6 side of the same link (ULA, unique per instance): the modem's address, its
+    /// prefix, the carrier's address as gateway, and a target beyond it.
+    pub ipv6: Ipv6Addr,
+    pub ipv6_prefix_len: u8,
+    pub ipv6_gateway: Ipv6Addr,
+    pub ping_target6: Ipv6Addr,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +171,9 @@ impl DataLink {
         let gateway = Ipv4Addr::from(LINK_BASE + 4 * idx + 1);
         let modem = Ipv4Addr::from(LINK_BASE + 4 * idx + 2);
         let target = Ipv4Addr::from(TARGET_BASE + 4 * idx + 1);
+        // fd64:<idx>::/64 on the link, fd96:<idx>::1 beyond it (RFC 4193 unique local).
+        let v6 = |net: u16, host: u16| Ipv6Addr::new(net, (idx >> 16) as u16, idx as u16, 0, 0, 0, 0, host);
+        let (gateway6, modem6, target6) = (v6(0xfd64, 1), v6(0xfd64, 2), v6(0xfd96, 1));
         // From here on, Drop undoes whatever has been made if a step fails.
         let mut link = DataLink {
             info: DataLinkInfo {
@@ -175,6 +184,10 @@ impl DataLink {
                 gateway,
                 dns: vec![gateway],
                 ping_target: target,
+                ipv6: modem6,
+                ipv6_prefix_len: 64,
+                ipv6_gateway: gateway6,
+                ping_target6: target6,
             },
             carrier_netns: format!("ncmd-carrier-{pid}-{n}"),
             carrier_created: false,
@@ -233,6 +246,10 @@ impl DataLink {
                 "lo",
             ],
         )?;
+        // No duplicate address detection: the addresses are ours alone, and DAD would
+        // hold them tentative for a second or two.
+        run("ip", &["-n", &carrier, "-6", "addr", "add", &format!("{gateway6}/64"), "dev", CARRIER_IF, "nodad"])?;
+        run("ip", &["-n", &carrier, "-6", "addr", "add", &format!("{target6}/128"), "dev", "lo"])?;
         if opts.dhcp {
             link.start_dnsmasq()?;
         }

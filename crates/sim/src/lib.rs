@@ -132,6 +132,7 @@ impl Simulator {
                     prefix_len: info.prefix_len,
                     gateway: info.gateway,
                     dns: info.dns.clone(),
+                    ipv6: (info.ipv6, info.ipv6_prefix_len, info.ipv6_gateway),
                 };
                 let (tx, rx) = mpsc::unbounded_channel();
                 (

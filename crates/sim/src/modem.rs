@@ -59,6 +59,8 @@ pub struct IpConfig {
     pub prefix_len: u8,
     pub gateway: Ipv4Addr,
     pub dns: Vec<Ipv4Addr>,
+    /// IPv6 address, prefix length and gateway for IPV6/IPV4V6 contexts.
+    pub ipv6: (Ipv6Addr, u8, Ipv6Addr),
 }
 
 impl Default for IpConfig {
@@ -69,11 +71,11 @@ impl Default for IpConfig {
             prefix_len: 30,
             gateway: Ipv4Addr::new(192, 0, 2, 9),
             dns: vec![Ipv4Addr::new(192, 0, 2, 53), Ipv4Addr::new(192, 0, 2, 54)],
+            // 2001:db8::/32, the IPv6 documentation prefix (RFC 3849).
+            ipv6: (Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2), 64, Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
         }
     }
 }
-
-const IPV6_ADDR: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2);
 
 /// Fixed settings of one simulator run.
 #[derive(Debug)]
@@ -701,12 +703,11 @@ impl Modem {
                 _ => cme(code::NOT_ALLOWED),
             },
             (Action::Dhcpv6, Kind::Read | Kind::Exec) => match self.conn {
-                Conn::Connected(_) if self.conn_type.contains("V6") => info(
-                    format!(
-                        "^DHCPV6: {IPV6_ADDR},ffff:ffff:ffff:ffff::,fe80::1,fe80::1,2001:db8::53,2001:db8::54,150000000,50000000"
-                    ),
-                    q,
-                ),
+                Conn::Connected(_) if self.conn_type.contains("V6") => {
+                    let (addr, len, gw) = self.cfg.ip.ipv6;
+                    let mask = Ipv6Addr::from(u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0));
+                    info(format!("^DHCPV6: {addr},{mask},{gw},{gw},2001:db8::53,2001:db8::54,150000000,50000000"), q)
+                }
                 _ => cme(code::NOT_ALLOWED),
             },
             (Action::Cgpaddr, Kind::Exec | Kind::Set(_)) => {
