@@ -245,7 +245,10 @@ async fn demo(args: &DemoArgs, dir: &Path) -> Result<(), crate::Error> {
     let _ = control::request(&control_path, &Request::Down { interface: "wwan".into() }).await;
     daemon.join().await;
     sim.shutdown().await;
-    println!("\nlink released, modem disconnected, namespaces removed.");
+    match &link {
+        Some(_) => println!("\nlink released, modem disconnected, namespaces removed."),
+        None => println!("\nmodem disconnected. wwan0 was a dry run: run the demo as root (with iproute2) for a real data path and a ping."),
+    }
     Ok(())
 }
 
