@@ -86,7 +86,15 @@ pub async fn serve<H: Handler>(path: &Path, handler: std::sync::Arc<H>) -> Resul
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
     Ok(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors and the like: pause instead of spinning.
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
             let handler = handler.clone();
             tokio::spawn(async move {
                 let (r, mut w) = stream.into_split();

@@ -154,7 +154,15 @@ pub async fn serve<H: Handler>(addr: SocketAddr, site: Site, handler: Arc<H>, st
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     Ok(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors and the like: pause instead of spinning.
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
             // Over the cap: drop the connection rather than queue without bound.
             let Ok(permit) = limit.clone().try_acquire_owned() else { continue };
             let (handler, state) = (handler.clone(), state.clone());
