@@ -68,6 +68,20 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, req: Request) -> impl std::future::Future<Output = Reply> + Send;
 }
 
+/// The result of one `accept`: an error (out of descriptors and the like) pauses the
+/// listener briefly instead of letting it spin. Shared by the control socket and the
+/// web listeners.
+pub(crate) async fn accepted<T>(r: std::io::Result<T>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!("accept: {e}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            None
+        }
+    }
+}
+
 /// Binds the socket (root-only) and serves until the task is dropped.
 pub async fn serve<H: Handler>(path: &Path, handler: std::sync::Arc<H>) -> Result<tokio::task::JoinHandle<()>, ControlError> {
     let bind_err = |source| ControlError::Bind { path: path.display().to_string(), source };
@@ -86,15 +100,7 @@ pub async fn serve<H: Handler>(path: &Path, handler: std::sync::Arc<H>) -> Resul
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
     Ok(tokio::spawn(async move {
         loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of descriptors and the like: pause instead of spinning.
-                    tracing::warn!("accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    continue;
-                }
-            };
+            let Some((stream, _)) = accepted(listener.accept().await).await else { continue };
             let handler = handler.clone();
             tokio::spawn(async move {
                 let (r, mut w) = stream.into_split();

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::control::{Handler, Request};
+use crate::control::{accepted, Handler, Request};
 use crate::status::InterfaceStatus;
 
 const MAX_HEAD: usize = 8 * 1024;
@@ -154,15 +154,7 @@ pub async fn serve<H: Handler>(addr: SocketAddr, site: Site, handler: Arc<H>, st
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     Ok(tokio::spawn(async move {
         loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of descriptors and the like: pause instead of spinning.
-                    tracing::warn!("accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    continue;
-                }
-            };
+            let Some((stream, _)) = accepted(listener.accept().await).await else { continue };
             // Over the cap: drop the connection rather than queue without bound.
             let Ok(permit) = limit.clone().try_acquire_owned() else { continue };
             let (handler, state) = (handler.clone(), state.clone());
