@@ -81,15 +81,22 @@ fn observe_from(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error>
 pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     let config = ncmd_config::load(&args.config)?;
     let observe = observe_from(&args, &std::fs::read_to_string(&args.config).unwrap_or_default())?;
-    for e in &config.errors {
-        eprintln!("ncmd: {e}");
-    }
     let specs: Vec<Spec> = if args.interfaces.is_empty() {
+        // Every valid interface runs; each invalid one is reported once, here.
+        for e in &config.errors {
+            eprintln!("ncmd: {e}");
+        }
         if config.specs.is_empty() {
-            return Err(format!("{} has no interface with option proto 'ncm'", args.config.display()).into());
+            return Err(match config.errors.len() {
+                0 => format!("{} has no interface with option proto 'ncm'", args.config.display()),
+                n => format!("{}: none of its {n} ncm interface(s) is valid (see above); fix them and run ncmd up again", args.config.display()),
+            }
+            .into());
         }
         config.specs.clone()
     } else {
+        // The named interfaces only; an error about one of them is the command's error
+        // (printed once, at the edge), errors about others are not this command's business.
         args.interfaces.iter().map(|i| config.interface(i).cloned()).collect::<Result<_, _>>()?
     };
     run_observed(

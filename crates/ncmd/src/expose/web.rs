@@ -159,15 +159,11 @@ pub fn new_token() -> Result<String, WebError> {
 
 /// Writes the token to a file only root can read (mode 0600), replacing an old one.
 pub fn write_token(path: &Path, token: &str) -> Result<(), WebError> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let err = |source| WebError::Token { path: path.display().to_string(), source };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        crate::files::private_dir(dir).map_err(err)?;
     }
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(err)?;
-    std::io::Write::write_all(&mut f, format!("{token}\n").as_bytes()).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)
+    crate::files::replace(path, format!("{token}\n").as_bytes(), 0o600).map_err(err)
 }
 
 /// Samples every interface's signal into the bounded history, every `every`.
@@ -612,17 +608,10 @@ fn save_settings(state: &WebState, form: &SettingsForm) -> Result<Option<String>
     if new == text {
         return Ok(None);
     }
-    // Atomic replace, keeping the file's permissions.
-    let tmp = path.with_extension("ncmd-new");
-    let write = || -> std::io::Result<()> {
-        std::fs::write(&tmp, &new)?;
-        std::fs::set_permissions(&tmp, std::fs::metadata(path)?.permissions())?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", path.display())
-    })?;
+    // Atomic replace through an exclusive temporary, keeping the file's permissions.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600);
+    crate::files::replace(path, new.as_bytes(), mode).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     tracing::info!("{}: settings saved to {} from the web page", form.interface, path.display());
     Ok(Some(format!("{}: saved to {}", form.interface, path.display())))
 }

@@ -119,28 +119,12 @@ impl Store {
         }
     }
 
-    /// Writes the whole record file through a fresh private temporary file, synced, then
-    /// renamed over the old one.
+    /// Writes the whole record file (private, synced, through an exclusive temporary).
     fn replace_file(&self, text: &str) -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let dir = self.file.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let tmp = self.file.with_extension(format!("tmp{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &self.file)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+        if let Some(dir) = self.file.parent() {
+            std::fs::create_dir_all(dir)?;
         }
-        Ok(())
+        crate::files::replace(&self.file, text.as_bytes(), 0o600)
     }
 }
 
