@@ -382,7 +382,7 @@ pub enum Command {
     /// Disconnect, release and end the session.
     Down,
     /// Drop the link and connect again now (user's "reconnect"); also lifts a block,
-    /// as `ifup` does (a PIN rejected before is still never sent again).
+    /// as `ifup` does (a PIN sent before and not confirmed is still never sent again).
     Reconnect,
 }
 
