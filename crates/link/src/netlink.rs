@@ -29,7 +29,7 @@ use netlink_sys::AsyncSocket;
 use rtnetlink::{Handle, IpVersion};
 use tokio::task::JoinHandle;
 
-use crate::ipcheck::Occupied;
+use crate::ipcheck::{Checked, IpCheckError, Occupied, Proposal};
 
 const ENODEV: i32 = 19;
 const EEXIST: i32 = 17;
@@ -57,6 +57,9 @@ pub enum LinkError {
     },
     #[error("network interface {ifname} reports no traffic statistics")]
     NoStats { ifname: String },
+    /// The network side's configuration failed the IP check; nothing was changed.
+    #[error(transparent)]
+    Refused(#[from] IpCheckError),
 }
 
 /// IPv4 settings of the data interface.
@@ -91,6 +94,28 @@ pub struct LinkConfig {
     pub metric: u32,
     /// Routing table for the default routes; `None` is the main table.
     pub table: Option<u32>,
+}
+
+impl LinkConfig {
+    /// The configuration of `ifname` from a checked proposal, with the user's route
+    /// settings (`defaultroute`, `metric`, `ip4table`).
+    pub fn from_checked(
+        ifname: &str,
+        checked: &Checked,
+        default_route: bool,
+        metric: u32,
+        table: Option<u32>,
+    ) -> LinkConfig {
+        LinkConfig {
+            ifname: ifname.to_owned(),
+            mtu: checked.mtu,
+            ipv4: checked.ipv4.clone(),
+            ipv6: checked.ipv6.clone(),
+            default_route,
+            metric,
+            table,
+        }
+    }
 }
 
 /// A default route that `apply` added.
@@ -486,6 +511,14 @@ impl Netlink {
             }
         }
         Ok(found)
+    }
+
+    /// The IP check ([`crate::ipcheck::check`]) of `proposal` for interface `ifname`
+    /// against what the other interfaces hold now. Changes nothing; a refusal is
+    /// [`LinkError::Refused`].
+    pub async fn check(&self, ifname: &str, proposal: &Proposal) -> Result<Checked, LinkError> {
+        let others = self.occupied_elsewhere(ifname).await?;
+        Ok(crate::ipcheck::check(proposal, &others)?)
     }
 
     /// Names of all interfaces by index.

@@ -530,6 +530,26 @@ mod tests {
     }
 
     #[test]
+    fn an_ack_with_mask_0_0_0_0_is_refused() {
+        // Issue 12: an ACK carrying option 1 = 0.0.0.0, read off the wire.
+        let ack = server_reply(
+            MessageType::Ack,
+            4,
+            vec![
+                (code::SUBNET_MASK, vec![0, 0, 0, 0]),
+                (code::ROUTER, vec![10, 64, 0, 1]),
+                (code::LEASE_TIME, 3600u32.to_be_bytes().to_vec()),
+            ],
+        );
+        let phase = Phase::Requesting { address: Ipv4Addr::new(10, 64, 0, 2), server: Ipv4Addr::new(10, 64, 0, 1) };
+        let Step::Done(p) = step(&phase, interpret(&ack, 4, &MAC).unwrap()) else {
+            panic!("ack not taken")
+        };
+        let e = checked_lease("wwan0", p, &[]).unwrap_err();
+        assert!(matches!(e, DhcpError::Refused { source: IpCheckError::PrefixRange { len: 0, .. }, .. }), "{e}");
+    }
+
+    #[test]
     fn renewal_is_unicast_with_ciaddr() {
         let phase = Phase::Renewing {
             address: Ipv4Addr::new(10, 64, 0, 2),
