@@ -101,3 +101,43 @@ fn a_modem_address_overlapping_the_lan_is_refused_naming_both_sides() {
     assert_nothing_applied(&lab, &dns_file);
     assert!(lab.ip(&["route", "get", "192.168.1.130"]).contains("dev br-lan"));
 }
+
+#[test]
+fn netifd_mode_reports_the_refusal_and_never_hands_the_link_up() {
+    // The same attack as the OpenWrt proto task: netifd gets the error code, never a
+    // link-up with the loopback address (ubus is a fake that logs its calls).
+    let lab = lab_answering("^DHCP: 0500007F,000000FF,0100007F,0100007F,0100007F,0,150000000,50000000");
+    let ns = lab.netns.clone().expect("lab namespace");
+    let log = lab.dir.join("ubus.log");
+    let fake = lab.dir.join("ubus");
+    std::fs::write(&fake, format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\n", log.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = serde_json::json!({ "device": lab.tty, "apn": "internet", "ifname": "wwan0", "linksettle": 0, "probe_interval": 0 });
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(common::ncmd())
+        .args(["netifd", "run", "wwan", "--state-dir"])
+        .arg(lab.dir.join("state"))
+        .env("NCMD_CONFIG", config.to_string())
+        .env("NCMD_UBUS", &fake)
+        .env("NCMD_RUNTIME_DIR", &lab.dir)
+        .env("NCMD_TEST_SCALE_MS", "50")
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().filter(|l| l.contains(r#""error":["IPCONFIG_REFUSED"]"#)).count() >= 2 {
+            break text;
+        }
+        assert!(t0.elapsed() < LIMIT, "no IPCONFIG_REFUSED sent to netifd twice; ubus calls: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!text.contains(r#""link-up":true"#), "the refused link was handed to netifd: {text}");
+    assert!(!text.contains("127.0.0.5"), "{text}");
+    let addrs = lab.ip(&["-4", "addr", "show", "dev", "wwan0"]);
+    assert!(!addrs.contains("inet "), "wwan0 got an address: {addrs}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success());
+}
