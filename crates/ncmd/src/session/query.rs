@@ -290,3 +290,31 @@ pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorPr
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ncmd_link::ipcheck::{check, IpCheckError, Proposal, Source};
+
+    fn checked_v4(line: &str) -> Result<ncmd_link::ipcheck::Checked, IpCheckError> {
+        let p = proposed_v4(&ncmd_at::Response::new([line]), 1).expect("a report");
+        check(&Proposal { from: Source::Modem, ipv4: Some(p), ipv6: None, mtu: None }, &[])
+    }
+
+    #[test]
+    fn reports_reach_the_check_as_the_modem_sent_them() {
+        // Issue 12: a ^DHCP netmask with holes (255.0.255.0, little-endian hex) used to
+        // become /16 by counting its ones.
+        let e = checked_v4("^DHCP: 0200400A,00FF00FF,0100400A,0100400A,0,0,150000000,50000000").unwrap_err();
+        assert!(matches!(e, IpCheckError::MaskHoles { .. }), "{e}");
+        // `/200` in +CGCONTRDP.
+        let e = checked_v4("+CGCONTRDP: 1,5,\"internet\",\"10.64.0.2/200\",\"10.64.0.1\"").unwrap_err();
+        assert!(matches!(e, IpCheckError::PrefixRange { len: 200, .. }), "{e}");
+        // Without a mask: a host address, its gateway on-link.
+        let c = checked_v4("+CGCONTRDP: 1,5,\"internet\",\"10.64.0.2\",\"10.9.0.1\"").unwrap();
+        assert_eq!(c.ipv4.unwrap().prefix_len, 32);
+        // Huawei's own At_QryDhcpPara test reply (see ncmd-at huawei.rs) passes.
+        let c = checked_v4("^DHCP: 413DA8C0,00FFFFFF,423DA8C0,423DA8C0,00000000,00000000,81920000,81920000").unwrap();
+        assert_eq!(c.ipv4.unwrap().prefix_len, 24);
+    }
+}
