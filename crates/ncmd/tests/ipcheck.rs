@@ -50,6 +50,10 @@ fn assert_nothing_applied(lab: &Lab, dns_file: &std::path::Path) {
     let all = lab.ip(&["-4", "route", "show", "table", "all"]);
     assert!(!all.contains("127.0.0.1") && !all.contains("dev wwan0"), "routing tables: {all}");
     assert!(!dns_file.exists(), "the DNS file was written");
+    // Not even set up: the check comes before anything touches the link.
+    let link = lab.ip(&["link", "show", "dev", "wwan0"]);
+    let flags = link.split(['<', '>']).nth(1).unwrap_or_default();
+    assert!(!flags.split(',').any(|f| f == "UP"), "wwan0 was set up: {link}");
 }
 
 #[test]

@@ -446,23 +446,26 @@ impl DataPath for LinuxPath {
             return Ok(status_of(&checked));
         }
         let ifname = self.ifname.clone();
-        {
-            let nl = self.netlink().await.map_err(Failed)?;
-            if nl.link_index(&ifname).await.map_err(|e| Failed(e.to_string()))?.is_none() {
-                return Err(Failed(format!("data interface {ifname} does not exist")));
-            }
-            nl.set_up(&ifname).await.map_err(|e| Failed(e.to_string()))?;
+        if self.netlink().await.map_err(Failed)?.link_index(&ifname).await.map_err(|e| Failed(e.to_string()))?.is_none() {
+            return Err(Failed(format!("data interface {ifname} does not exist")));
         }
+        // The modem's configuration is checked before anything touches the system, the
+        // link's state included.
+        let from_modem = match (self.spec.ipconfig, from_modem) {
+            (IpMode::Static, Some(p)) | (IpMode::Auto, Some(p)) => Some(self.check(&p).await?),
+            (IpMode::Static, None) => return Err(Failed("option ipconfig is 'static' but the modem reported no IP configuration".into())),
+            (IpMode::Dhcp, _) | (IpMode::Auto, None) => None,
+        };
+        self.netlink().await.map_err(Failed)?.set_up(&ifname).await.map_err(|e| Failed(e.to_string()))?;
         if !self.spec.linksettle.is_zero() {
             self.settle().await.map_err(Failed)?;
         }
-        // Checked before anything of it reaches the kernel, netifd or the resolv file.
-        let checked = match (self.spec.ipconfig, from_modem) {
-            (IpMode::Static, Some(p)) | (IpMode::Auto, Some(p)) => Some(self.check(&p).await?),
-            (IpMode::Static, None) => return Err(Failed("option ipconfig is 'static' but the modem reported no IP configuration".into())),
+        let checked = match from_modem {
+            Some(checked) => Some(checked),
             // netifd runs its own DHCP client in the child interfaces.
-            (IpMode::Dhcp, _) | (IpMode::Auto, None) if matches!(self.apply, Apply::Netifd { .. }) => None,
-            (IpMode::Dhcp, _) | (IpMode::Auto, None) => {
+            None if matches!(self.apply, Apply::Netifd { .. }) => None,
+            // The DHCP client checks its lease the same way.
+            None => {
                 let lease = ncmd_link::dhcp::acquire(&ifname, Duration::from_secs(20)).await.map_err(|e| match e {
                     e @ ncmd_link::DhcpError::Refused { .. } => BringUpError::Refused(e.to_string()),
                     e => Failed(e.to_string()),
