@@ -12,9 +12,9 @@
 //! Must not know about: where the servers came from (modem, DHCP), or which process
 //! reads the file.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::IpAddr;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// What failed while writing the resolv file.
@@ -126,76 +126,13 @@ mod libc_flags {
 
 /// Mode of a resolv file ncmd creates: readable by every resolver, as netifd's.
 const NEW_FILE_MODE: u32 = 0o644;
-/// Attempts at an unused temporary name before giving up (each name is random).
-const TEMP_ATTEMPTS: usize = 8;
 
-/// An unpredictable temporary name beside `path`'s file name (64 random bits).
-fn temp_name(path: &Path) -> std::io::Result<PathBuf> {
-    let mut random = [0u8; 8];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut random)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(path.with_file_name(format!(".{name}.ncmd-{:016x}", u64::from_ne_bytes(random))))
-}
-
-/// Creates a new temporary file beside `path`, exclusively (O_CREAT|O_EXCL|O_NOFOLLOW:
-/// a file or link already there, planted or not, is never opened), with `mode`
-/// whatever the umask.
-fn create_temp(path: &Path, mode: u32) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let mut last = None;
-    for _ in 0..TEMP_ATTEMPTS {
-        let tmp = temp_name(path)?;
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .custom_flags(libc_flags::O_NOFOLLOW | libc_flags::O_CLOEXEC)
-            .open(&tmp)
-        {
-            Ok(file) => {
-                // The umask may have narrowed the mode; set it exactly.
-                file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-                return Ok((tmp, file));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AlreadyExists)))
-}
-
-/// Replaces the file at `path` with `text`: a new temporary file in the same directory
-/// (see [`create_temp`]) with the mode and owner of the file it replaces (0644 for a new
-/// one), synced, then renamed over `path`.
-fn write_atomically(
-    path: &Path,
-    text: &str,
-    replaced: Option<&std::fs::Metadata>,
-) -> Result<(), DnsError> {
-    let err = |source| DnsError::Write {
-        path: path.to_owned(),
-        source,
-    };
+/// Replaces the file at `path` with `text` (see [`crate::file::replace`]), with the mode
+/// and owner of the file it replaces (0644 for a new one).
+fn write_atomically(path: &Path, text: &str, replaced: Option<&std::fs::Metadata>) -> Result<(), DnsError> {
     let mode = replaced.map_or(NEW_FILE_MODE, |m| m.mode() & 0o7777);
-    let (tmp, mut file) = create_temp(path, mode).map_err(err)?;
-    let result = (|| {
-        if let Some(m) = replaced {
-            // Keep the owner of the file we replace (only possible, and only needed, as root).
-            if nix::unistd::geteuid().is_root() {
-                std::os::unix::fs::fchown(&file, Some(m.uid()), Some(m.gid()))?;
-            }
-        }
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // Best effort: the temp file is ours and useless now.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    let owner = replaced.map(|m| (m.uid(), m.gid()));
+    crate::file::replace(path, text.as_bytes(), mode, owner).map_err(|source| DnsError::Write { path: path.to_owned(), source })
 }
 
 /// Writes (or replaces) ncmd's section `# comment` listing `servers` in the file at
@@ -318,31 +255,6 @@ mod tests {
                 .is_symlink());
         }
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), planted.len() + 2);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn temp_files_are_exclusive_and_unpredictable() {
-        let dir = scratch("excl");
-        let path = dir.join("resolv");
-        let (a, b) = (temp_name(&path).unwrap(), temp_name(&path).unwrap());
-        assert_ne!(a, b);
-        assert_eq!(a.parent(), Some(dir.as_path()));
-        // A link (even dangling) or a file at the chosen name is never opened.
-        let victim = dir.join("victim");
-        std::os::unix::fs::symlink(&victim, &a).unwrap();
-        let open = |p: &Path| {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .custom_flags(libc_flags::O_NOFOLLOW)
-                .open(p)
-        };
-        assert_eq!(
-            open(&a).unwrap_err().kind(),
-            std::io::ErrorKind::AlreadyExists
-        );
-        assert!(!victim.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

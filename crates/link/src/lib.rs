@@ -2,14 +2,15 @@
 //!
 //! Owns: netlink (link state, MTU, addresses, routes, carrier events, traffic counters),
 //! the check of every IP configuration the network side proposes, a DHCPv4 client,
-//! the resolv file ncmd writes, and the probes that loss detection
-//! sends out of the data interface.
+//! the resolv file ncmd writes, the probes that loss detection sends out of the data
+//! interface, and the safe whole-file writer they and the daemon's state files use.
 //!
 //! Must not know about: AT commands, vendors, sessions. Callers hand in plain values
 //! (interface names, addresses) and get plain values and typed errors back.
 
 pub mod dhcp;
 pub mod dns;
+pub mod file;
 pub mod ipcheck;
 pub mod netlink;
 pub mod probe;
