@@ -158,6 +158,7 @@ pub fn remove_resolv(path: &Path, comment: &str) -> Result<(), DnsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     // Layout as written by OpenWrt netifd (interface-ip.c, write_resolv_conf_entries):
     // "# Interface <name>" followed by its nameserver/search lines.
