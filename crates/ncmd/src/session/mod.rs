@@ -270,8 +270,10 @@ pub trait Modem: Send {
     fn ensure_ps_only(&mut self) -> impl Future<Output = Result<Setting, ModemError>> + Send;
     /// Vendor reset (`AT+CFUN=1,1` or detach/attach); the port may vanish afterwards.
     fn reset(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
-    /// Refresh the status snapshot (signal, operator...) for `status`.
-    fn refresh_status(&mut self, status: &mut InterfaceStatus) -> impl Future<Output = ()> + Send;
+    /// Refresh the status snapshot (signal, operator...) for `status`. A modem that stops
+    /// answering part way is reported (`Timeout`): the refresh is bounded, so a hang in
+    /// the middle of it is noticed as quickly as one in the status poll.
+    fn refresh_status(&mut self, status: &mut InterfaceStatus) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// Wait for the next unsolicited event.
     fn next_event(&mut self) -> impl Future<Output = ModemEvent> + Send;
 }
@@ -655,7 +657,8 @@ impl<C: Connector> Session<C> {
                 }
             };
             self.link_up(&ip, path.ifname());
-            self.refresh(&mut modem).await;
+            // A modem that stops answering here is found by the watch that follows.
+            let _ = self.refresh(&mut modem).await;
             match modem.ensure_ps_only().await {
                 Ok(Setting::Written) => self.status.event("psonly", "service domain set to PS only"),
                 Ok(Setting::AlreadySet) => self.status.event("psonly", "service domain already PS only; not written"),
@@ -742,9 +745,10 @@ impl<C: Connector> Session<C> {
         });
     }
 
-    async fn refresh(&self, modem: &mut C::Modem) {
+    /// Refreshes the snapshot's radio facts; says when the modem stopped answering.
+    async fn refresh(&self, modem: &mut C::Modem) -> Result<(), ModemError> {
         let mut s = self.status.snapshot();
-        modem.refresh_status(&mut s).await;
+        let result = modem.refresh_status(&mut s).await;
         self.status.update(|cur| {
             cur.modem.modem = s.modem.modem;
             cur.modem.signal = s.modem.signal;
@@ -753,6 +757,7 @@ impl<C: Connector> Session<C> {
             cur.modem.mode = s.modem.mode;
             cur.modem.pdp = s.modem.pdp;
         });
+        result
     }
 
     fn link_up(&self, ip: &IpConfig, ifname: &str) {
@@ -782,7 +787,8 @@ impl<C: Connector> Session<C> {
         let mut modem = self.connector.open().await?;
         let key = step(self.policy.identify, modem.identify(), Code::GetinfoFailed, "identifying the modem").await??;
         self.status.event("identify", format!("vendor profile {key}"));
-        self.refresh(&mut modem).await;
+        // Only facts for `status`: a silent modem fails the next step with its own code.
+        let _ = self.refresh(&mut modem).await;
 
         self.state(State::Initialize);
         step(self.policy.identify, modem.initialize(), Code::InitializeFailed, "initializing the modem")
@@ -1060,7 +1066,11 @@ impl<C: Connector> Session<C> {
                             return Ended::Lost(Loss::StatusDown);
                         }
                         Ok(_) => {
-                            self.refresh(modem).await;
+                            // A modem that hangs half way through the refresh is as hung
+                            // as one that ignores the status query.
+                            if let Err(ModemError::Timeout(_)) = self.refresh(modem).await {
+                                return Ended::Lost(Loss::ModemHung);
+                            }
                             self.refresh_traffic(path).await;
                         }
                         Err(ModemError::PortGone(_)) => return Ended::Lost(Loss::PortGone),

@@ -26,6 +26,9 @@ const CMD_TIMEOUT: Duration = Duration::from_secs(10);
 /// modem silent this long is hung.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The status refresh as a whole (a dozen cheap reads that take well under a second on a
+/// working modem).
+const REFRESH_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct AtModem {
     chan: AtChannel,
@@ -378,17 +381,24 @@ impl Modem for AtModem {
         }
     }
 
-    async fn refresh_status(&mut self, status: &mut InterfaceStatus) {
-        status.modem.modem = self.identity.clone();
-        crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
-        if let Some((_, p)) = &self.profile {
-            fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
-        }
-        if let Ok(r) = self.query("AT+CGDCONT?").await {
-            if let Ok(list) = parse::cgdcont(&r) {
-                status.modem.pdp = list.into_iter().map(|c| crate::status::Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
+    async fn refresh_status(&mut self, status: &mut InterfaceStatus) -> Result<(), ModemError> {
+        // Each read below gives up quietly on its own; the whole is bounded so that a
+        // modem hanging half way through is reported, not waited on read after read.
+        let refresh = async {
+            status.modem.modem = self.identity.clone();
+            crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
+            if let Some((_, p)) = &self.profile {
+                fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
             }
-        }
+            if let Ok(r) = self.query("AT+CGDCONT?").await {
+                if let Ok(list) = parse::cgdcont(&r) {
+                    status.modem.pdp = list.into_iter().map(|c| crate::status::Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
+                }
+            }
+        };
+        tokio::time::timeout(REFRESH_LIMIT, refresh)
+            .await
+            .map_err(|_| ModemError::Timeout(format!("the modem stopped answering the status reads for {} s", REFRESH_LIMIT.as_secs())))
     }
 
     async fn next_event(&mut self) -> ModemEvent {

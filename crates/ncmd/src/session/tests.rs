@@ -24,6 +24,8 @@ struct Fake {
     reg_script: Mutex<Vec<Reg>>,
     /// When set, every dial fails.
     dial_fails: std::sync::atomic::AtomicBool,
+    /// When set, the status refresh finds the modem silent (a hang half way through it).
+    refresh_hangs: std::sync::atomic::AtomicBool,
     /// IP configurations the modem reports, then the carrier's good one forever.
     ip_script: Mutex<Vec<Proposal>>,
     /// Configurations the data path applied.
@@ -158,7 +160,12 @@ impl Modem for FakeModem {
         self.f.resets.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-    async fn refresh_status(&mut self, _s: &mut InterfaceStatus) {}
+    async fn refresh_status(&mut self, _s: &mut InterfaceStatus) -> Result<(), ModemError> {
+        if self.f.refresh_hangs.swap(false, Ordering::SeqCst) {
+            return Err(ModemError::Timeout("no answer".into()));
+        }
+        Ok(())
+    }
     async fn next_event(&mut self) -> ModemEvent {
         match self.events.recv().await {
             Some(e) => e,
@@ -559,4 +566,17 @@ async fn a_confirmed_pin_is_entered_again_after_the_sim_locks_again() {
     assert_eq!(f.pin_sent.load(Ordering::SeqCst), 2);
     h2.task.abort();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A modem that hangs in the middle of the status refresh (after the cheap status query
+/// answered) is noticed as hung at once, not after every read of the refresh timed out.
+#[tokio::test(start_paused = true)]
+async fn a_hang_during_the_status_refresh_is_a_loss() {
+    let f = Arc::new(Fake::default());
+    let h = start(f.clone(), None, 1);
+    wait_state(&h.status, State::Up).await;
+    f.refresh_hangs.store(true, Ordering::SeqCst);
+    wait_for(|| h.status.snapshot().counters.reconnects_by_cause.contains_key("modem-hung")).await;
+    wait_state(&h.status, State::Up).await;
+    h.task.abort();
 }
