@@ -23,7 +23,8 @@ pub use huawei::{
 };
 pub use identity::{iccid, info_value};
 pub use pdp::{
-    cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, ContextParams, PdpAddress, PdpContext,
+    cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, context_ip, ContextIp, ContextParams,
+    Ipv4Params, Ipv6Params, PdpAddress, PdpContext,
 };
 pub use registration::{cops, creg, Operator, RegStatus, Registration};
 pub use signal::{csq, hcsq, Csq, Hcsq};
