@@ -18,8 +18,8 @@ mod signal;
 mod sim;
 
 pub use huawei::{
-    dhcp, dhcpv6, ndisstat, syscfgex, syscfgex_test, HuaweiDhcp, HuaweiDhcpV6, NdisState,
-    NdisStatus, SysCfgEx, SysCfgExTest,
+    dhcp, dhcpv6, ndisstat, syscfgex, syscfgex_test, sysinfoex, HuaweiDhcp, HuaweiDhcpV6,
+    NdisState, NdisStatus, SysCfgEx, SysCfgExTest, SysInfoEx,
 };
 pub use identity::{iccid, info_value};
 pub use pdp::{
@@ -61,6 +61,7 @@ pub fn run_all<R: Reply + ?Sized>(r: &R) {
     let _ = ndisstat(r);
     let _ = dhcp(r);
     let _ = dhcpv6(r);
+    let _ = sysinfoex(r);
 }
 
 /// A reply could not be read as the expected value.
