@@ -26,7 +26,7 @@ pub use pdp::{
     cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, context_ip, ContextIp, ContextParams,
     Ipv4Params, Ipv6Params, PdpAddress, PdpContext,
 };
-pub use registration::{cops, creg, Operator, RegStatus, Registration};
+pub use registration::{best_registration, cops, creg, Operator, RegStatus, Registration};
 pub use signal::{csq, hcsq, Csq, Hcsq};
 pub use sim::{
     cpin, cpinr, huawei_cpin, qpinc, PinCounters, PinRetries, QuectelPinCounter, SimLock,
