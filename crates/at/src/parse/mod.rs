@@ -27,7 +27,9 @@ pub use pdp::{
     Ipv4Params, Ipv6Params, PdpAddress, PdpContext,
 };
 pub use registration::{best_registration, cops, creg, Operator, RegStatus, Registration};
-pub use signal::{csq, hcsq, Csq, Hcsq};
+pub use signal::{
+    cesq, csq, gstatus, hcsq, qeng_servingcell, signal, Csq, Hcsq, LegSignal, Signal,
+};
 pub use sim::{
     cpin, cpinr, huawei_cpin, qpinc, PinCounters, PinRetries, QuectelPinCounter, SimLock,
 };
@@ -48,7 +50,12 @@ pub fn run_all<R: Reply + ?Sized>(r: &R) {
     let _ = qpinc(r);
     let _ = csq(r);
     let _ = hcsq(r);
+    let _ = cesq(r);
+    let _ = qeng_servingcell(r);
+    let _ = gstatus(r);
+    let _ = signal(r);
     let _ = creg(r);
+    let _ = creg(r).map(|x| best_registration(&[x]));
     let _ = cops(r);
     let _ = cgdcont(r);
     let _ = cgdcont_test(r);
