@@ -6,6 +6,7 @@
 //! from the profile data; only 3GPP-standard commands and replies are spelled here.
 //! Must not know about session order, backoff or the data interface.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ncmd_at::{parse, AtChannel, AtError, CmeKind, Urc};
@@ -14,7 +15,7 @@ use ncmd_profile::{Var, Vars, VendorProfile};
 use tokio::sync::broadcast;
 
 use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
-use crate::session::query::{fill_mode, ipv4_from_reply, ipv6_from_reply, profiles};
+use crate::session::query::{connected_by_profile, fill_mode, ipv4_from_reply, ipv6_from_reply, profiles};
 use crate::status::{InterfaceStatus, ModemStatus};
 
 
@@ -34,6 +35,19 @@ pub struct AtModem {
     vars: Vars,
     /// Identity read once per opened modem, for status.
     identity: crate::status::Identity,
+    /// The registration domains (`+CREG`, `+CGREG`, `+CEREG`, `+C5GREG`) last seen
+    /// registered: a URC that one domain is not registered loses the link only when no
+    /// domain is left (a 5G standalone modem reports `+CEREG: 0` while on 5GS).
+    registered_domains: BTreeSet<&'static str>,
+}
+
+/// The registration reply prefixes, each a domain.
+const REG_DOMAINS: [&str; 4] = ["+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:"];
+
+/// The domain a registration line reports (`+CEREG: 0,1` → `+CEREG:`).
+fn reg_domain(line: &str) -> Option<&'static str> {
+    let upper = line.trim_start().to_ascii_uppercase();
+    REG_DOMAINS.into_iter().find(|d| upper.starts_with(d))
 }
 
 fn modem_error(e: AtError) -> ModemError {
@@ -57,7 +71,7 @@ impl AtModem {
         if let Some(p) = &spec.password {
             vars = vars.set(Var::Password, p.expose());
         }
-        AtModem { chan, urcs, spec, profile: None, vars, identity: Default::default() }
+        AtModem { chan, urcs, spec, profile: None, vars, identity: Default::default(), registered_domains: BTreeSet::new() }
     }
 
     fn profile(&self) -> Result<&VendorProfile, ModemError> {
@@ -97,7 +111,7 @@ impl AtModem {
         Ok(pattern.matches_any(&self.vars, r.lines.iter().map(String::as_str)).unwrap_or(false))
     }
 
-    fn classify(&self, urc: &Urc) -> Option<ModemEvent> {
+    fn classify(&mut self, urc: &Urc) -> Option<ModemEvent> {
         let line = urc.line.trim();
         if let Some((_, p)) = &self.profile {
             if p.disconnected_urc.iter().any(|pat| pat.matches(&self.vars, line).unwrap_or(false)) {
@@ -115,11 +129,11 @@ impl AtModem {
         if upper.starts_with("+CGEV:") && upper.contains("DETACH") {
             return Some(ModemEvent::RegistrationLost);
         }
-        if upper.starts_with("+CEREG:") || upper.starts_with("+CGREG:") {
-            if let Ok(reg) = parse::creg(line) {
-                if !matches!(reg.stat, parse::RegStatus::Home | parse::RegStatus::Roaming) {
-                    return Some(ModemEvent::RegistrationLost);
-                }
+        if let (Some(domain), Ok(reg)) = (reg_domain(line), parse::creg(line)) {
+            if reg.stat.is_registered() {
+                self.registered_domains.insert(domain);
+            } else if self.registered_domains.remove(domain) && self.registered_domains.is_empty() {
+                return Some(ModemEvent::RegistrationLost);
             }
         }
         if upper.starts_with("^SIMST: 255") || upper.starts_with("+CPIN: NOT INSERTED") || upper.starts_with("+SIMCARD: NOT AVAILABLE") {
@@ -185,7 +199,9 @@ impl Modem for AtModem {
         self.send_list(&list, false).await?;
         // Ask for the events supervision uses (RAM settings, not flash): registration
         // URCs with location, and packet-domain event reports. Refusals are fine.
-        for cmd in ["AT+CGREG=2", "AT+CEREG=2", "AT+CGEREP=2,1"] {
+        let five_gs = self.profile()?.registration_queries().iter().any(|t| t.expand(&self.vars).is_ok_and(|e| e.text.eq_ignore_ascii_case("AT+C5GREG?")));
+        let urcs: &[&str] = if five_gs { &["AT+CGREG=2", "AT+CEREG=2", "AT+C5GREG=2", "AT+CGEREP=2,1"] } else { &["AT+CGREG=2", "AT+CEREG=2", "AT+CGEREP=2,1"] };
+        for cmd in urcs {
             if let Err(ModemError::PortGone(m)) = self.query(cmd).await {
                 return Err(ModemError::PortGone(m));
             }
@@ -279,22 +295,35 @@ impl Modem for AtModem {
         Ok(Setting::Written)
     }
 
+    /// Registered in any domain the profile asks about (`+C5GREG` too on 5G modules: a
+    /// 5G standalone modem is registered on 5GS alone, `+CEREG` says 0).
     async fn registration(&mut self) -> Result<Reg, ModemError> {
-        let mut seen = Reg::Unknown;
-        for cmd in ["AT+CEREG?", "AT+CGREG?"] {
-            match self.chan.command(cmd, CMD_TIMEOUT).await {
-                Ok(r) => match parse::creg(&r).map(|r| r.stat) {
-                    Ok(parse::RegStatus::Home | parse::RegStatus::Roaming) => return Ok(Reg::Registered),
-                    Ok(parse::RegStatus::Denied) => seen = Reg::Denied,
-                    Ok(parse::RegStatus::Searching) if seen != Reg::Denied => seen = Reg::Searching,
-                    Ok(_) if seen == Reg::Unknown => seen = Reg::NotRegistered,
-                    _ => {}
-                },
+        let queries = self.profile()?.registration_queries();
+        let mut regs = Vec::new();
+        self.registered_domains.clear();
+        for t in queries {
+            let Ok(cmd) = t.expand(&self.vars) else { continue };
+            match self.chan.command(&cmd.text, CMD_TIMEOUT).await {
+                Ok(r) => {
+                    if let Ok(reg) = parse::creg(&r) {
+                        let domain = r.lines.iter().find_map(|l| reg_domain(l));
+                        if let (true, Some(d)) = (reg.stat.is_registered(), domain) {
+                            self.registered_domains.insert(d);
+                        }
+                        regs.push(reg);
+                    }
+                }
                 Err(AtError::PortClosed(m)) => return Err(ModemError::PortGone(m)),
                 Err(_) => {}
             }
         }
-        Ok(seen)
+        Ok(match parse::best_registration(&regs).map(|r| r.stat) {
+            Some(parse::RegStatus::Home | parse::RegStatus::Roaming) => Reg::Registered,
+            Some(parse::RegStatus::Denied) => Reg::Denied,
+            Some(parse::RegStatus::Searching) => Reg::Searching,
+            Some(_) => Reg::NotRegistered,
+            None => Reg::Unknown,
+        })
     }
 
     async fn dial(&mut self) -> Result<(), ModemError> {
@@ -307,33 +336,31 @@ impl Modem for AtModem {
         let profile = self.profile()?.clone();
         let Some(q) = &profile.status_query else { return Ok(None) };
         let r = self.send(q, STATUS_TIMEOUT).await?;
-        let lines = || r.lines.iter().map(String::as_str);
-        if profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&self.vars, lines()).unwrap_or(false)) {
-            return Ok(Some(true));
-        }
-        if profile.disconnected_pattern.as_ref().is_some_and(|p| p.matches_any(&self.vars, lines()).unwrap_or(false)) {
-            return Ok(Some(false));
-        }
-        // Answered, but neither pattern: a profile with only `connected_pattern` means
-        // anything else is "not connected".
-        Ok(if profile.connected_pattern.is_some() { Some(false) } else { None })
+        Ok(connected_by_profile(&profile, &self.vars, &r))
     }
 
     async fn ip_config(&mut self) -> Result<Option<IpConfig>, ModemError> {
         let profile = self.profile()?.clone();
         let mut ip = IpConfig::default();
-        if self.spec.pdptype.has_ipv4() {
-            if let Some(q) = &profile.ip_query {
-                let r = self.send(q, CMD_TIMEOUT).await;
-                if let Err(ModemError::PortGone(m)) = r {
-                    return Err(ModemError::PortGone(m));
-                }
-                ip.ipv4 = r.ok().and_then(|r| ipv4_from_reply(&r, self.spec.profile));
+        let cid = self.spec.profile;
+        // The ip_query reply (+CGCONTRDP) may carry both families.
+        let mut first = None;
+        if let Some(q) = &profile.ip_query {
+            match self.send(q, CMD_TIMEOUT).await {
+                Ok(r) => first = Some(r),
+                Err(ModemError::PortGone(m)) => return Err(ModemError::PortGone(m)),
+                Err(_) => {}
             }
+        }
+        if self.spec.pdptype.has_ipv4() {
+            ip.ipv4 = first.as_ref().and_then(|r| ipv4_from_reply(r, cid));
         }
         if self.spec.pdptype.has_ipv6() {
             if let Some(q) = &profile.ipv6_query {
-                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| ipv6_from_reply(&r));
+                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| ipv6_from_reply(&r, cid));
+            }
+            if ip.ipv6.is_none() {
+                ip.ipv6 = first.as_ref().and_then(|r| ipv6_from_reply(r, cid));
             }
         }
         Ok((ip.ipv4.is_some() || ip.ipv6.is_some()).then_some(ip))
@@ -379,7 +406,8 @@ impl Modem for AtModem {
 
     async fn refresh_status(&mut self, status: &mut InterfaceStatus) {
         status.modem.modem = self.identity.clone();
-        crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
+        let profile = self.profile.as_ref().map(|(_, p)| p);
+        crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, profile, &mut status.modem).await;
         if let Some((_, p)) = &self.profile {
             fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
         }

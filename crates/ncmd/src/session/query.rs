@@ -64,7 +64,7 @@ pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemSta
     if st.sim.state.as_deref() == Some("ready") {
         st.sim.imsi = q("AT+CIMI").await.and_then(|r| parse::info_value(&r, "+CIMI:"));
     }
-    fill_radio(chan, timeout, &mut st).await;
+    fill_radio(chan, timeout, vendor, &mut st).await;
     if let Ok(r) = chan.command("AT+CGDCONT?", timeout).await {
         if let Ok(list) = parse::cgdcont(&r) {
             st.pdp = list.into_iter().map(|c| Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
@@ -134,22 +134,20 @@ pub fn sim_state(l: &parse::SimLock) -> &'static str {
 }
 
 /// Registration (packet domain first), operator and signal.
-pub async fn fill_radio(chan: &AtChannel, timeout: Duration, st: &mut ModemStatus) {
-    let mut best: Option<parse::Registration> = None;
-    for cmd in ["AT+CEREG?", "AT+CGREG?", "AT+CREG?"] {
-        if let Ok(r) = chan.command(cmd, timeout).await {
-            if let Ok(reg) = parse::creg(&r) {
-                let registered = matches!(reg.stat, parse::RegStatus::Home | parse::RegStatus::Roaming);
-                if best.is_none() || registered {
-                    best = Some(reg);
-                }
-                if registered {
-                    break;
-                }
-            }
+/// Registration, operator and signal, each with the vendor's best queries (profile
+/// data: `registration_queries`, `signal_queries`; 3GPP defaults without a profile).
+pub async fn fill_radio(chan: &AtChannel, timeout: Duration, profile: Option<&VendorProfile>, st: &mut ModemStatus) {
+    let default = VendorProfile::default();
+    let profile = profile.unwrap_or(&default);
+    let vars = Vars::new(1, "IP");
+    let mut regs = Vec::new();
+    for t in profile.registration_queries() {
+        let Ok(cmd) = t.expand(&vars) else { continue };
+        if let Ok(r) = chan.command(&cmd.text, timeout).await {
+            regs.extend(parse::creg(&r).ok());
         }
     }
-    if let Some(reg) = best {
+    if let Some(reg) = parse::best_registration(&regs) {
         st.registration.state = Some(reg.stat.as_str().to_string());
         st.registration.technology = reg.technology.map(|t| t.as_str().to_string());
         st.registration.lac = reg.lac.map(|l| format!("{l:X}"));
@@ -168,28 +166,46 @@ pub async fn fill_radio(chan: &AtChannel, timeout: Duration, st: &mut ModemStatu
     }
     if chan.command("AT+COPS=3,2", timeout).await.is_ok() {
         if let Ok(r) = chan.command("AT+COPS?", timeout).await {
-            if let Ok(op) = parse::cops(&r) {
-                st.operator.mcc_mnc = op.mcc_mnc.or(op.name);
-            }
+            // Only a numeric MCC/MNC; a name printed under format 2 is not one.
+            st.operator.mcc_mnc = parse::cops(&r).ok().and_then(|op| op.mcc_mnc);
         }
         let _ = chan.command("AT+COPS=3,0", timeout).await;
     }
-    match chan.command("AT^HCSQ?", timeout).await.ok().and_then(|r| parse::hcsq(&r).ok()) {
-        Some(h) => {
-            // Huawei's steps are 0.2/0.5 dB: one decimal keeps every value exact.
-            let r = |v: Option<f64>| v.map(|x| (x * 10.0).round() / 10.0);
-            st.signal.rssi_dbm = r(h.rssi_dbm);
-            st.signal.rsrp_dbm = r(h.rsrp_dbm);
-            st.signal.rsrq_db = r(h.rsrq_db);
-            st.signal.sinr_db = r(h.sinr_db);
-            st.signal.rscp_dbm = r(h.rscp_dbm);
-            st.signal.ecio_db = r(h.ecio_db);
+    for t in profile.signal_queries() {
+        let Ok(cmd) = t.expand(&vars) else { continue };
+        let Ok(r) = chan.command(&cmd.text, timeout).await else { continue };
+        if let Ok(s) = parse::signal(&r) {
+            st.signal = signal_status(&s);
+            break;
         }
-        None => {
-            if let Some(c) = chan.command("AT+CSQ", timeout).await.ok().and_then(|r| parse::csq(&r).ok()) {
-                st.signal.rssi_dbm = c.rssi_dbm.map(f64::from);
-            }
-        }
+    }
+}
+
+/// The status JSON's signal from the typed one. Huawei's steps are 0.2/0.5 dB and the
+/// others whole or half dB: one decimal keeps every value exact.
+pub fn signal_status(s: &parse::Signal) -> crate::status::Signal {
+    let r = |v: Option<f64>| v.map(|x| (x * 10.0).round() / 10.0);
+    let leg = |l: &parse::LegSignal| crate::status::LegSignal {
+        rssi_dbm: r(l.rssi_dbm),
+        rsrp_dbm: r(l.rsrp_dbm),
+        rsrq_db: r(l.rsrq_db),
+        sinr_db: r(l.sinr_db),
+        rscp_dbm: r(l.rscp_dbm),
+        ecio_db: r(l.ecio_db),
+    };
+    let primary = s.primary().map(leg).unwrap_or_default();
+    crate::status::Signal {
+        rssi_dbm: primary.rssi_dbm.or(r(s.rssi_dbm)),
+        rsrp_dbm: primary.rsrp_dbm,
+        rsrq_db: primary.rsrq_db,
+        sinr_db: primary.sinr_db,
+        rscp_dbm: primary.rscp_dbm,
+        ecio_db: primary.ecio_db,
+        technology: s.technology.map(|t| t.as_str().to_string()),
+        gsm: s.gsm.as_ref().map(leg),
+        umts: s.umts.as_ref().map(leg),
+        lte: s.lte.as_ref().map(leg),
+        nr: s.nr.as_ref().map(leg),
     }
 }
 
@@ -203,27 +219,88 @@ pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
             dns: d.dns.iter().map(|a| a.to_string()).collect(),
         });
     }
-    if let Ok(list) = parse::cgcontrdp(r) {
-        if let Some(c) = list.into_iter().find(|c| c.cid == cid && c.address.is_some_and(|a| a.is_ipv4())) {
-            return Some(IpInfo {
-                address: c.address?.to_string(),
-                prefix_len: c.prefix_len.unwrap_or(32),
-                gateway: c.gateway.map(|g| g.to_string()),
-                dns: c.dns.iter().map(|a| a.to_string()).collect(),
-            });
-        }
-    }
-    None
+    let list = parse::cgcontrdp(r).ok()?;
+    let v4 = parse::context_ip(&list, cid).ipv4?;
+    let (prefix_len, gateway) = on_link_v4(v4.address, v4.prefix_len, v4.gateway);
+    Some(IpInfo {
+        address: v4.address.to_string(),
+        prefix_len,
+        gateway: gateway.map(|g| g.to_string()),
+        dns: v4.dns.iter().map(|a| a.to_string()).collect(),
+    })
 }
 
-pub fn ipv6_from_reply(r: &ncmd_at::Response) -> Option<IpInfo> {
-    let d = parse::dhcpv6(r).ok()?;
+/// The prefix length and gateway ncmd installs for an IPv4 context, so that adding the
+/// default route can never fail with ENETUNREACH:
+/// - the modem gave a mask and the gateway lies inside that subnet (not the address
+///   itself): as given;
+/// - no mask, a gateway: the smallest subnet holding both address and gateway (so the
+///   gateway is on the link and the modem answers ARP for it);
+/// - otherwise (no gateway, gateway = own address as TIM's network gives, gateway
+///   outside the subnet): the address with its mask (/32 without one) and an on-link
+///   default route (`default dev wwan0 scope link`), gateway `None`.
+pub fn on_link_v4(address: std::net::Ipv4Addr, prefix_len: Option<u8>, gateway: Option<std::net::Ipv4Addr>) -> (u8, Option<std::net::Ipv4Addr>) {
+    let inside = |len: u8, g: std::net::Ipv4Addr| {
+        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        u32::from(address) & mask == u32::from(g) & mask
+    };
+    match (prefix_len, gateway.filter(|g| *g != address)) {
+        (Some(len), Some(g)) if inside(len, g) => (len, Some(g)),
+        (None, Some(g)) => {
+            let common = (u32::from(address) ^ u32::from(g)).leading_zeros();
+            // A /31 or /32 holding both cannot be: the addresses differ in the last bit.
+            (u8::try_from(common.min(30)).unwrap_or(30), Some(g))
+        }
+        (len, _) => (len.unwrap_or(32), None),
+    }
+}
+
+/// IPv6 settings: from `^DHCPV6`, or from the IPv6 line of a `+CGCONTRDP` reply. A
+/// context that gives only its link-local interface identifier (`fe80::…`) leaves the
+/// global address to the router advertisement on the link: `None` here. Without a
+/// prefix length /64 is taken, the prefix a 3GPP network gives a PDN connection
+/// (TS 23.401 §5.3.1.2.2).
+pub fn ipv6_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+    if let Ok(d) = parse::dhcpv6(r) {
+        return Some(IpInfo {
+            address: d.address.to_string(),
+            prefix_len: d.prefix_len.unwrap_or(64),
+            gateway: d.gateway.map(|g| g.to_string()),
+            dns: d.dns.iter().map(|a| a.to_string()).collect(),
+        });
+    }
+    let list = parse::cgcontrdp(r).ok()?;
+    let v6 = parse::context_ip(&list, cid).ipv6?;
+    if v6.address.is_unicast_link_local() {
+        tracing::info!("the modem gave only the link-local IPv6 identifier {}; the global address comes by router advertisement", v6.address);
+        return None;
+    }
     Some(IpInfo {
-        address: d.address.to_string(),
-        prefix_len: d.prefix_len.unwrap_or(64),
-        gateway: d.gateway.map(|g| g.to_string()),
-        dns: d.dns.iter().map(|a| a.to_string()).collect(),
+        address: v6.address.to_string(),
+        prefix_len: v6.prefix_len.unwrap_or(64),
+        gateway: v6.gateway.map(|g| g.to_string()),
+        dns: v6.dns.iter().map(|a| a.to_string()).collect(),
     })
+}
+
+/// Connected or not by the reply to the profile's `status_query`: its typed reader
+/// (`status_reply`) when it names one, else its patterns. `None`: the reply says neither.
+pub fn connected_by_profile(profile: &VendorProfile, vars: &Vars, r: &ncmd_at::Response) -> Option<bool> {
+    if let Some(ncmd_profile::StatusReply::Ndisstat) = profile.status_reply {
+        if let Ok(s) = parse::ndisstat(r) {
+            return Some(s.connected());
+        }
+    }
+    let lines = || r.lines.iter().map(String::as_str);
+    if profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(vars, lines()).unwrap_or(false)) {
+        return Some(true);
+    }
+    if profile.disconnected_pattern.as_ref().is_some_and(|p| p.matches_any(vars, lines()).unwrap_or(false)) {
+        return Some(false);
+    }
+    // Answered, but neither pattern: a profile with only `connected_pattern` means
+    // anything else is "not connected".
+    profile.connected_pattern.is_some().then_some(false)
 }
 
 /// The current mode by the profile's read-only `mode_query`.
@@ -251,13 +328,18 @@ pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorPr
     let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
     if let Some(cmd) = profile.status_query.as_ref().and_then(expand) {
         if let Ok(r) = chan.command(&cmd, timeout).await {
-            let lines = || r.lines.iter().map(String::as_str);
-            let up = profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&vars, lines()).unwrap_or(false));
+            let up = connected_by_profile(profile, &vars, &r).unwrap_or(false);
             st.connection.state = Some(if up { "connected" } else { "disconnected" }.into());
             if up {
                 if let Some(cmd) = profile.ip_query.as_ref().and_then(expand) {
                     if let Ok(r) = chan.command(&cmd, timeout).await {
                         st.connection.ipv4 = ipv4_from_reply(&r, 1);
+                        st.connection.ipv6 = ipv6_from_reply(&r, 1);
+                    }
+                }
+                if let Some(cmd) = profile.ipv6_query.as_ref().and_then(expand) {
+                    if let Ok(r) = chan.command(&cmd, timeout).await {
+                        st.connection.ipv6 = ipv6_from_reply(&r, 1).or(st.connection.ipv6.take());
                     }
                 }
             }
