@@ -346,3 +346,75 @@ pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorPr
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ncmd_at::Response;
+    use std::net::Ipv4Addr;
+
+    fn v4(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn no_mask_gets_an_on_link_plan() {
+        // Quectel RG501Q: no mask, no gateway → /32 and an on-link default route.
+        assert_eq!(on_link_v4(v4("10.167.105.28"), None, None), (32, None));
+        // No mask, a gateway: the smallest subnet holding both (.28 and .1 share 27 bits).
+        assert_eq!(on_link_v4(v4("10.167.105.28"), None, Some(v4("10.167.105.1"))), (27, Some(v4("10.167.105.1"))));
+        // TIM: /32 with the gateway equal to the address → on-link default route.
+        assert_eq!(on_link_v4(v4("2.197.17.49"), Some(32), Some(v4("2.197.17.49"))), (32, None));
+        // A mask and a gateway inside it: as given; outside it: on-link.
+        assert_eq!(on_link_v4(v4("192.0.2.10"), Some(30), Some(v4("192.0.2.9"))), (30, Some(v4("192.0.2.9"))));
+        assert_eq!(on_link_v4(v4("192.0.2.10"), Some(30), Some(v4("198.51.100.1"))), (30, None));
+    }
+
+    #[test]
+    fn cgcontrdp_replies_become_ip_settings() {
+        // ModemManager test-modem-helpers.c (9a2d586): TIM Italy in the pre-v9.4 layout.
+        // Before: gateway 255.255.255.255, DNS 2.197.17.49 and 10.207.43.46.
+        let r = Response::new(["+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\",\"255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\",\"10.206.56.132\",\"0.0.0.0\",\"0.0.0.0\""]);
+        let ip = ipv4_from_reply(&r, 4).expect("ipv4");
+        assert_eq!((ip.address.as_str(), ip.prefix_len, ip.gateway), ("2.197.17.49", 32, None));
+        assert_eq!(ip.dns, ["10.207.43.46", "10.206.56.132"]);
+        // T-Mobile US, IPv6 in colon form (same file): used as the IPv6 settings, /64.
+        let r = Response::new(["+CGCONTRDP: 1,0,\"fast.t-mobile.com\",\"2607:FB90:B59A:02C1:0AD3:1B57:4FD4:21F4\",\"FE80:0000:0000:0000:B46D:57FF:FE45:4545\",\"fd00:976a::9\",\"fd00:976a::10\""]);
+        let ip = ipv6_from_reply(&r, 1).expect("ipv6");
+        assert_eq!((ip.address.as_str(), ip.prefix_len), ("2607:fb90:b59a:2c1:ad3:1b57:4fd4:21f4", 64));
+        assert_eq!(ip.gateway.as_deref(), Some("fe80::b46d:57ff:fe45:4545"));
+        assert_eq!(ipv4_from_reply(&r, 1), None);
+        // Only the link-local identifier: left to router advertisements.
+        let r = Response::new(["+CGCONTRDP: 1,5,\"internetipv6.mnc003.mcc260.gprs\",\"254.128.0.0.0.0.0.0.0.0.0.37.88.136.248.1\",\"\",\"42.1.23.0.0.2.255.255.0.0.0.0.0.0.159.1\",\"42.1.23.0.0.3.255.255.0.0.0.0.0.0.152.34\",\"\",\"\",0,0"]);
+        assert_eq!(ipv6_from_reply(&r, 1), None);
+    }
+
+    #[test]
+    fn huawei_ipv6_only_session_is_connected() {
+        let profiles = Profiles::builtin();
+        let huawei = profiles.get("huawei").expect("huawei");
+        let vars = Vars::new(1, "IPV6");
+        // ModemManager test-modem-helpers-huawei.c (ndisstatqry_tests), 9a2d586. The old
+        // pattern "^NDISSTATQRY: 1*" read this as disconnected.
+        let r = Response::new(["^NDISSTATQRY: 0,,,\"IPV4\",1,,,\"IPV6\""]);
+        assert_eq!(connected_by_profile(huawei, &vars, &r), Some(true));
+        let r = Response::new(["^NDISSTATQry:1"]);
+        assert_eq!(connected_by_profile(huawei, &vars, &r), Some(true));
+        let r = Response::new(["^NDISSTATQRY: 0,,,\"IPV4\",0,,,\"IPV6\""]);
+        assert_eq!(connected_by_profile(huawei, &vars, &r), Some(false));
+    }
+
+    #[test]
+    fn signal_status_keeps_the_serving_leg_on_top() {
+        // Quectel EN-DC (see ncmd-at's qeng_nsa test for the sources).
+        let s = parse::signal("+QENG: \"servingcell\",\"NOCONN\"\r\n+QENG: \"LTE\",\"FDD\",520,04,4D8002,167,250,1,3,3,7E7,-128,-17,-94,7,10,23-\r\n+QENG:\"NR5G-NSA\",460,01,747,-71,13,-11,627264,78,12,1").unwrap();
+        let st = signal_status(&s);
+        assert_eq!(st.technology.as_deref(), Some("nr5g"));
+        assert_eq!((st.rsrp_dbm, st.sinr_db), (Some(-71.0), Some(13.0)));
+        assert_eq!(st.lte.and_then(|l| l.sinr_db), Some(-18.6));
+        assert_eq!(st.legs().map(|(n, _)| n).collect::<Vec<_>>(), ["lte", "nr"]);
+        // +CSQ alone: rssi on top, no legs.
+        let st = signal_status(&parse::signal("+CSQ: 23,99").unwrap());
+        assert_eq!((st.rssi_dbm, st.technology.as_deref(), st.legs().count()), (Some(-67.0), None, 0));
+    }
+}
