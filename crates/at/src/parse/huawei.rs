@@ -201,7 +201,11 @@ pub fn sysinfoex<R: Reply + ?Sized>(reply: &R) -> Result<SysInfoEx, ParseError> 
     if f.len() < 7 {
         return Err(bad("expected srv_status,srv_domain,roam,sim_state,,sysmode,sysmode_name[,submode,submode_name]".into()));
     }
-    let n = |i: usize| f[i].num::<u8>().map_err(bad)?.ok_or_else(|| bad("field missing".into()));
+    let n = |i: usize| {
+        f[i].num::<u8>()
+            .map_err(bad)?
+            .ok_or_else(|| bad("field missing".into()))
+    };
     let name = f[6].text.to_string();
     let upper = name.to_ascii_uppercase();
     let technology = if upper.starts_with("NR") {
@@ -244,7 +248,11 @@ pub struct HuaweiDhcp {
 
 /// Some firmwares write each address with a `0x`/`0X` prefix (ModemManager's ^DHCP tests).
 fn le_hex_v4(f: &Field<'_>) -> Result<Ipv4Addr, String> {
-    let digits = f.text.strip_prefix("0x").or_else(|| f.text.strip_prefix("0X")).unwrap_or(f.text);
+    let digits = f
+        .text
+        .strip_prefix("0x")
+        .or_else(|| f.text.strip_prefix("0X"))
+        .unwrap_or(f.text);
     u32::from_str_radix(digits, 16)
         .map(|v| Ipv4Addr::from(v.to_le_bytes()))
         .map_err(|_| format!("{:?} is not a hex IPv4 address", f.text))
@@ -496,7 +504,11 @@ mod tests {
     /// dhcp_tests), commit 9a2d5863eb21957767dbc826b481080c08736590.
     #[test]
     fn ndisstat_short_forms_and_ipv6_only() {
-        for (reply, v4) in [("^NDISSTATQry:1", true), ("^NDISSTATQry:1\r\n", true), ("^NDISSTATQry:0", false)] {
+        for (reply, v4) in [
+            ("^NDISSTATQry:1", true),
+            ("^NDISSTATQry:1\r\n", true),
+            ("^NDISSTATQry:0", false),
+        ] {
             let s = ndisstat(reply).unwrap();
             assert_eq!(s.connected(), v4, "{reply}");
             assert_eq!(s.ipv6, None);
@@ -507,7 +519,9 @@ mod tests {
         assert_eq!(s.ipv4, Some(NdisState::Disconnected));
         let s = ndisstat("^NDISSTAT: 1,,,IPV6").unwrap();
         assert!(s.connected());
-        assert!(!ndisstat("^NDISSTATQRY: 0,,,\"IPV4\",0,,,\"IPV6\"").unwrap().connected());
+        assert!(!ndisstat("^NDISSTATQRY: 0,,,\"IPV4\",0,,,\"IPV6\"")
+            .unwrap()
+            .connected());
         // Lower-case family and a trailing comma (constructed variants of the above).
         assert!(ndisstat("^ndisstatqry: 1,,,\"ipv4\",").unwrap().connected());
         assert!(ndisstat("^NDISSTATQRY: ").is_err());
@@ -521,9 +535,19 @@ mod tests {
         ];
         for c in cases {
             let d = dhcp(c).unwrap_or_else(|e| panic!("{c}: {e}"));
-            assert_eq!((d.address, d.prefix_len), (Ipv4Addr::new(100, 92, 236, 163), 29), "{c}");
+            assert_eq!(
+                (d.address, d.prefix_len),
+                (Ipv4Addr::new(100, 92, 236, 163), 29),
+                "{c}"
+            );
             assert_eq!(d.gateway, Some(Ipv4Addr::new(100, 92, 236, 161)));
-            assert_eq!(d.dns, vec![Ipv4Addr::new(10, 177, 0, 34), Ipv4Addr::new(10, 168, 187, 116)]);
+            assert_eq!(
+                d.dns,
+                vec![
+                    Ipv4Addr::new(10, 177, 0, 34),
+                    Ipv4Addr::new(10, 168, 187, 116)
+                ]
+            );
         }
         for c in [
             "^DHCP: CCDB080A,F8FFFFFF,C9DB080A,C9DB080A,E67B59C0,E77B59C0,85600,85600\r\n",
@@ -536,7 +560,8 @@ mod tests {
             assert_eq!(d.dns, vec![Ipv4Addr::new(192, 89, 123, 230), Ipv4Addr::new(192, 89, 123, 231)]);
             assert_eq!(d.max_rx_bps, 85600);
         }
-        let d = dhcp("^DHCP: 1010A0A,FCFFFFFF,2010A0A,2010A0A,0,0,150000000,150000000\r\n").unwrap();
+        let d =
+            dhcp("^DHCP: 1010A0A,FCFFFFFF,2010A0A,2010A0A,0,0,150000000,150000000\r\n").unwrap();
         assert_eq!((d.address, d.prefix_len), (Ipv4Addr::new(10, 10, 1, 1), 30));
         assert!(dhcp("^DHCP: 0x,0,0,0,0,0").is_err());
     }
@@ -550,12 +575,26 @@ mod tests {
             "^SYSINFOEX: 2,4,5,1,0,3,\"WCDMA\",41,\"HSPA+\"",
         ] {
             let s = sysinfoex(r).unwrap_or_else(|e| panic!("{r}: {e}"));
-            assert_eq!((s.srv_status, s.srv_domain, s.technology), (2, 4, Some(Technology::Umts)), "{r}");
+            assert_eq!(
+                (s.srv_status, s.srv_domain, s.technology),
+                (2, 4, Some(Technology::Umts)),
+                "{r}"
+            );
             assert_eq!(s.submode_name, "HSPA+");
         }
         // Constructed in the same layout for the LTE and 5G system modes.
-        assert_eq!(sysinfoex("^SYSINFOEX: 2,3,0,1,,6,\"LTE\",101,\"LTE\"").unwrap().technology, Some(Technology::Lte));
-        assert_eq!(sysinfoex("^SYSINFOEX: 2,2,0,1,,11,\"NR-5GC\",111,\"NR-5GC\"").unwrap().technology, Some(Technology::Nr5g));
+        assert_eq!(
+            sysinfoex("^SYSINFOEX: 2,3,0,1,,6,\"LTE\",101,\"LTE\"")
+                .unwrap()
+                .technology,
+            Some(Technology::Lte)
+        );
+        assert_eq!(
+            sysinfoex("^SYSINFOEX: 2,2,0,1,,11,\"NR-5GC\",111,\"NR-5GC\"")
+                .unwrap()
+                .technology,
+            Some(Technology::Nr5g)
+        );
         assert!(sysinfoex("^SYSINFOEX: 2,x,0,1,,6,\"LTE\"").is_err());
         assert!(sysinfoex("^SYSINFOEX: 2").is_err());
     }

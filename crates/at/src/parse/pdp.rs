@@ -186,10 +186,17 @@ fn netmask_len(text: &str, v6: bool) -> Option<u8> {
     let text = text.trim();
     let octets: Vec<u8> = match text.parse::<Ipv6Addr>() {
         Ok(m) if v6 => m.octets().to_vec(),
-        _ => text.split('.').map(|p| p.parse::<u8>()).collect::<Result<_, _>>().ok()?,
+        _ => text
+            .split('.')
+            .map(|p| p.parse::<u8>())
+            .collect::<Result<_, _>>()
+            .ok()?,
     };
     let want = if v6 { 16 } else { 4 };
-    (octets.len() == want).then(|| mask_len(&octets)).flatten().filter(|l| *l >= 8)
+    (octets.len() == want)
+        .then(|| mask_len(&octets))
+        .flatten()
+        .filter(|l| *l >= 8)
 }
 
 /// A gateway field: empty, unspecified or the limited broadcast address → `None`.
@@ -213,7 +220,10 @@ pub fn cgcontrdp<R: Reply + ?Sized>(reply: &R) -> Result<Vec<ContextParams>, Par
             if f.len() < 3 {
                 return Err(bad("expected <cid>,<bearer_id>,<apn>,…".into()));
             }
-            let local = f.get(3).and_then(|a| addr_mask(a.text)).filter(|(a, _)| !a.is_unspecified());
+            let local = f
+                .get(3)
+                .and_then(|a| addr_mask(a.text))
+                .filter(|(a, _)| !a.is_unspecified());
             let separate_mask = match (local, f.get(4)) {
                 (Some((a, None)), Some(next)) => netmask_len(next.text, a.is_ipv6()),
                 _ => None,
@@ -226,7 +236,10 @@ pub fn cgcontrdp<R: Reply + ?Sized>(reply: &R) -> Result<Vec<ContextParams>, Par
                 address: local.map(|(a, _)| a),
                 prefix_len: separate_mask.or_else(|| local.and_then(|(_, l)| l)),
                 gateway: gateway(f.get(4 + shift)),
-                dns: [5, 6].iter().filter_map(|i| addr(f.get(i + shift))).collect(),
+                dns: [5, 6]
+                    .iter()
+                    .filter_map(|i| addr(f.get(i + shift)))
+                    .collect(),
                 legacy_layout: separate_mask.is_some(),
             })
         })
@@ -268,14 +281,22 @@ pub struct ContextIp {
 pub fn context_ip(params: &[ContextParams], cid: u8) -> ContextIp {
     let mut out = ContextIp::default();
     let lines: Vec<&ContextParams> = params.iter().filter(|p| p.cid == cid).collect();
-    let dns4: Vec<Ipv4Addr> = lines.iter().flat_map(|p| &p.dns).filter_map(|d| match d {
-        IpAddr::V4(a) => Some(*a),
-        IpAddr::V6(_) => None,
-    }).collect();
-    let dns6: Vec<Ipv6Addr> = lines.iter().flat_map(|p| &p.dns).filter_map(|d| match d {
-        IpAddr::V6(a) => Some(*a),
-        IpAddr::V4(_) => None,
-    }).collect();
+    let dns4: Vec<Ipv4Addr> = lines
+        .iter()
+        .flat_map(|p| &p.dns)
+        .filter_map(|d| match d {
+            IpAddr::V4(a) => Some(*a),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    let dns6: Vec<Ipv6Addr> = lines
+        .iter()
+        .flat_map(|p| &p.dns)
+        .filter_map(|d| match d {
+            IpAddr::V6(a) => Some(*a),
+            IpAddr::V4(_) => None,
+        })
+        .collect();
     for p in &lines {
         match p.address {
             Some(IpAddr::V4(address)) if out.ipv4.is_none() => {
@@ -466,7 +487,14 @@ mod tests {
     /// 2.197.17.49 (the gateway).
     #[test]
     fn cgcontrdp_modemmanager_corpus() {
-        type Case = (&'static str, Option<&'static str>, Option<u8>, Option<&'static str>, &'static [&'static str], bool);
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            Option<u8>,
+            Option<&'static str>,
+            &'static [&'static str],
+            bool,
+        );
         let cases: &[Case] = &[
             ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49.255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\",\"10.206.56.132\",\"0.0.0.0\",\"0.0.0.0\",0",
                 Some("2.197.17.49"), Some(32), Some("2.197.17.49"), &["10.207.43.46", "10.206.56.132"], false),
@@ -503,7 +531,11 @@ mod tests {
             assert_eq!(c.address, address.map(ip), "{reply}");
             assert_eq!(c.prefix_len, *prefix, "{reply}");
             assert_eq!(c.gateway, gw.map(ip), "{reply}");
-            assert_eq!(c.dns, dns.iter().map(|d| ip(d)).collect::<Vec<_>>(), "{reply}");
+            assert_eq!(
+                c.dns,
+                dns.iter().map(|d| ip(d)).collect::<Vec<_>>(),
+                "{reply}"
+            );
             assert_eq!(c.legacy_layout, *legacy, "{reply}");
             assert_ne!(c.gateway, Some(ip("255.255.255.255")), "{reply}");
         }
@@ -521,16 +553,34 @@ mod tests {
         .unwrap();
         let c = context_ip(&list, 1);
         let v4 = c.ipv4.expect("ipv4");
-        assert_eq!((v4.address, v4.prefix_len), (Ipv4Addr::new(2, 197, 17, 49), Some(32)));
+        assert_eq!(
+            (v4.address, v4.prefix_len),
+            (Ipv4Addr::new(2, 197, 17, 49), Some(32))
+        );
         assert_eq!(v4.gateway, Some(Ipv4Addr::new(2, 197, 17, 49)));
         assert_eq!(v4.dns.len(), 2);
         let v6 = c.ipv6.expect("ipv6");
-        assert_eq!(v6.address, "2607:fb90:b59a:2c1:ad3:1b57:4fd4:21f4".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            v6.address,
+            "2607:fb90:b59a:2c1:ad3:1b57:4fd4:21f4"
+                .parse::<Ipv6Addr>()
+                .unwrap()
+        );
         assert_eq!(v6.prefix_len, None);
-        assert_eq!(v6.gateway, Some("fe80::b46d:57ff:fe45:4545".parse().unwrap()));
-        assert_eq!(v6.dns, vec!["fd00:976a::9".parse::<Ipv6Addr>().unwrap(), "fd00:976a::10".parse().unwrap()]);
+        assert_eq!(
+            v6.gateway,
+            Some("fe80::b46d:57ff:fe45:4545".parse().unwrap())
+        );
+        assert_eq!(
+            v6.dns,
+            vec![
+                "fd00:976a::9".parse::<Ipv6Addr>().unwrap(),
+                "fd00:976a::10".parse().unwrap()
+            ]
+        );
         // Quectel RG501Q (no mask): the address comes back with "no mask", not /32.
-        let q = cgcontrdp("+CGCONTRDP: 1,5,SMARTLTE,10.167.105.28,,10.151.151.44,10.151.151.48").unwrap();
+        let q = cgcontrdp("+CGCONTRDP: 1,5,SMARTLTE,10.167.105.28,,10.151.151.44,10.151.151.48")
+            .unwrap();
         let v4 = context_ip(&q, 1).ipv4.expect("ipv4");
         assert_eq!((v4.prefix_len, v4.gateway), (None, None));
         assert_eq!(context_ip(&q, 3), ContextIp::default());

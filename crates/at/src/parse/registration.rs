@@ -136,7 +136,11 @@ pub fn creg<R: Reply + ?Sized>(reply: &R) -> Result<Registration, ParseError> {
     let act = f.get(base + 3).and_then(|a| a.num::<u8>().ok().flatten());
     let stat = RegStatus::from_stat(stat);
     let lines = reply.reply_lines();
-    let prefix = lines.iter().find_map(|l| REG_PREFIXES.iter().find(|p| crate::result::strip_prefix_ci(l, p).is_some()));
+    let prefix = lines.iter().find_map(|l| {
+        REG_PREFIXES
+            .iter()
+            .find(|p| crate::result::strip_prefix_ci(l, p).is_some())
+    });
     let domain = match prefix {
         Some(&"+CEREG:") if stat.is_registered() => Some(Technology::Lte),
         Some(&"+C5GREG:") if stat.is_registered() => Some(Technology::Nr5g),
@@ -482,23 +486,53 @@ mod tests {
         let nr = creg("+C5GREG: 2,1,\"46550B\",\"0000000170C23000\",11,1,\"01\"").unwrap();
         assert_eq!(
             nr,
-            Registration { stat: RegStatus::Home, lac: Some(0x46550B), cell_id: Some(0x170C23000), technology: Some(Technology::Nr5g) }
+            Registration {
+                stat: RegStatus::Home,
+                lac: Some(0x46550B),
+                cell_id: Some(0x170C23000),
+                technology: Some(Technology::Nr5g)
+            }
         );
-        assert_eq!(creg("\r\n+C5GREG: 1, 10\r\n").unwrap().stat, RegStatus::Roaming);
+        assert_eq!(
+            creg("\r\n+C5GREG: 1, 10\r\n").unwrap().stat,
+            RegStatus::Roaming
+        );
         // Registered +C5GREG / +CEREG without AcT: the domain says the technology.
-        assert_eq!(creg("+C5GREG: 0,1").unwrap().technology, Some(Technology::Nr5g));
-        assert_eq!(creg("+CEREG: 0,1").unwrap().technology, Some(Technology::Lte));
+        assert_eq!(
+            creg("+C5GREG: 0,1").unwrap().technology,
+            Some(Technology::Nr5g)
+        );
+        assert_eq!(
+            creg("+CEREG: 0,1").unwrap().technology,
+            Some(Technology::Lte)
+        );
         assert_eq!(creg("+CEREG: 0,2").unwrap().technology, None);
         assert_eq!(creg("+CGREG: 0,1").unwrap().technology, None);
         // 5G SA: CEREG not registered (EPS), C5GREG registered → nr5g.
-        let regs = [creg("+CEREG: 2,0").unwrap(), nr, creg("+CREG: 0,0").unwrap()];
-        assert_eq!(best_registration(&regs).map(|r| r.technology), Some(Some(Technology::Nr5g)));
+        let regs = [
+            creg("+CEREG: 2,0").unwrap(),
+            nr,
+            creg("+CREG: 0,0").unwrap(),
+        ];
+        assert_eq!(
+            best_registration(&regs).map(|r| r.technology),
+            Some(Some(Technology::Nr5g))
+        );
         // LTE registered, 5GS searching: lte.
-        let regs = [creg("+C5GREG: 2,2").unwrap(), creg("+CEREG: 2,1,\"00C8\",\"01A2B3C4\",7").unwrap()];
-        assert_eq!(best_registration(&regs).map(|r| (r.stat, r.technology)), Some((RegStatus::Home, Some(Technology::Lte))));
+        let regs = [
+            creg("+C5GREG: 2,2").unwrap(),
+            creg("+CEREG: 2,1,\"00C8\",\"01A2B3C4\",7").unwrap(),
+        ];
+        assert_eq!(
+            best_registration(&regs).map(|r| (r.stat, r.technology)),
+            Some((RegStatus::Home, Some(Technology::Lte)))
+        );
         // Nothing registered: denied says more than searching.
         let regs = [creg("+CREG: 0,2").unwrap(), creg("+CEREG: 0,3").unwrap()];
-        assert_eq!(best_registration(&regs).map(|r| r.stat), Some(RegStatus::Denied));
+        assert_eq!(
+            best_registration(&regs).map(|r| r.stat),
+            Some(RegStatus::Denied)
+        );
         assert_eq!(best_registration(&[]), None);
     }
 
@@ -525,10 +559,22 @@ mod tests {
         // Quectel RG801H, 5G SA (FUjr/QModem quectel_CM_5G_M/src/log/ecm_ncm_rndis.txt,
         // f5035b7d): AcT 12 (NG-RAN) → nr5g; the long and short names of the same log.
         let o = cops("+COPS: 0,2,\"46000\",12").unwrap();
-        assert_eq!((o.mcc_mnc.as_deref(), o.technology), (Some("46000"), Some(Technology::Nr5g)));
-        assert_eq!(cops("+COPS: 0,0,\"CHINA  MOBILE\",12").unwrap().name.as_deref(), Some("CHINA  MOBILE"));
+        assert_eq!(
+            (o.mcc_mnc.as_deref(), o.technology),
+            (Some("46000"), Some(Technology::Nr5g))
+        );
+        assert_eq!(
+            cops("+COPS: 0,0,\"CHINA  MOBILE\",12")
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("CHINA  MOBILE")
+        );
         // Quectel RM510Q-GL on EN-DC, AcT 13 (pchat-imm/quectel_rm510q_gl README.md, 7e20450).
-        assert_eq!(cops("+COPS: 0,0,\"TRUE-H TRUE-H\",13").unwrap().technology, Some(Technology::Nr5g));
+        assert_eq!(
+            cops("+COPS: 0,0,\"TRUE-H TRUE-H\",13").unwrap().technology,
+            Some(Technology::Nr5g)
+        );
         // "+COPS: 0,2,\"302490\",7" from a Quectel/T77 log (RooterSource t77data.sh).
         let o = cops("+COPS: 0,2,\"302490\",7").unwrap();
         assert_eq!(o.mcc_mnc.as_deref(), Some("302490"));

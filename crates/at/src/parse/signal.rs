@@ -204,7 +204,10 @@ impl From<Hcsq> for Signal {
             ecio_db: h.ecio_db,
         }
         .known();
-        let mut s = Signal { technology: h.technology, ..Signal::default() };
+        let mut s = Signal {
+            technology: h.technology,
+            ..Signal::default()
+        };
         match h.technology {
             Some(Technology::Gsm) => s.gsm = leg,
             Some(Technology::Umts) => s.umts = leg,
@@ -234,26 +237,52 @@ pub fn signal<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
             return cesq(reply);
         }
         if is("+CSQ:") {
-            return csq(reply).map(|c| Signal { rssi_dbm: c.rssi_dbm.map(f64::from), ..Signal::default() });
+            return csq(reply).map(|c| Signal {
+                rssi_dbm: c.rssi_dbm.map(f64::from),
+                ..Signal::default()
+            });
         }
     }
-    Err(ParseError::new("signal", "", "no +QENG, !GSTATUS, ^HCSQ, +CESQ or +CSQ line"))
+    Err(ParseError::new(
+        "signal",
+        "",
+        "no +QENG, !GSTATUS, ^HCSQ, +CESQ or +CSQ line",
+    ))
 }
 
 /// `+CESQ: <rxlev>,<ber>,<rscp>,<ecno>,<rsrq>,<rsrp>[,<ss_rsrq>,<ss_rsrp>,<ss_sinr>]`.
 /// Several legs may be present at once (Fibocom FM350 on EN-DC fills LTE and NR); the
 /// reply names no serving technology, so `technology` is set only when one leg is.
 pub fn cesq<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
-    let line = payload(reply, &["+CESQ:"], false).ok_or_else(|| ParseError::new("+CESQ", "", "no +CESQ line"))?;
+    let line = payload(reply, &["+CESQ:"], false)
+        .ok_or_else(|| ParseError::new("+CESQ", "", "no +CESQ line"))?;
     let f = fields(line);
     let bad = |why: String| ParseError::new("+CESQ", line, why);
     if f.len() != 6 && f.len() != 9 {
-        return Err(bad("expected 6 fields (rxlev,ber,rscp,ecno,rsrq,rsrp) or 9 (with ss_rsrq,ss_rsrp,ss_sinr)".into()));
+        return Err(bad(
+            "expected 6 fields (rxlev,ber,rscp,ecno,rsrq,rsrp) or 9 (with ss_rsrq,ss_rsrp,ss_sinr)"
+                .into(),
+        ));
     }
-    let v = |i: usize, max: u16, floor: f64, step: f64| decode(f.get(i), max, floor, step).map_err(bad);
-    let gsm = LegSignal { rssi_dbm: v(0, 63, -111.0, 1.0)?, ..LegSignal::default() }.known();
-    let umts = LegSignal { rscp_dbm: v(2, 96, -121.0, 1.0)?, ecio_db: v(3, 49, -24.5, 0.5)?, ..LegSignal::default() }.known();
-    let lte = LegSignal { rsrq_db: v(4, 34, -20.0, 0.5)?, rsrp_dbm: v(5, 97, -141.0, 1.0)?, ..LegSignal::default() }.known();
+    let v =
+        |i: usize, max: u16, floor: f64, step: f64| decode(f.get(i), max, floor, step).map_err(bad);
+    let gsm = LegSignal {
+        rssi_dbm: v(0, 63, -111.0, 1.0)?,
+        ..LegSignal::default()
+    }
+    .known();
+    let umts = LegSignal {
+        rscp_dbm: v(2, 96, -121.0, 1.0)?,
+        ecio_db: v(3, 49, -24.5, 0.5)?,
+        ..LegSignal::default()
+    }
+    .known();
+    let lte = LegSignal {
+        rsrq_db: v(4, 34, -20.0, 0.5)?,
+        rsrp_dbm: v(5, 97, -141.0, 1.0)?,
+        ..LegSignal::default()
+    }
+    .known();
     let nr = LegSignal {
         rsrq_db: v(6, 127, -43.5, 0.5)?,
         rsrp_dbm: v(7, 127, -157.0, 1.0)?,
@@ -261,17 +290,29 @@ pub fn cesq<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
         ..LegSignal::default()
     }
     .known();
-    let present: Vec<Technology> = [(gsm, Technology::Gsm), (umts, Technology::Umts), (lte, Technology::Lte), (nr, Technology::Nr5g)]
-        .iter()
-        .filter(|(l, _)| l.is_some())
-        .map(|(_, t)| *t)
-        .collect();
+    let present: Vec<Technology> = [
+        (gsm, Technology::Gsm),
+        (umts, Technology::Umts),
+        (lte, Technology::Lte),
+        (nr, Technology::Nr5g),
+    ]
+    .iter()
+    .filter(|(l, _)| l.is_some())
+    .map(|(_, t)| *t)
+    .collect();
     let technology = match present.as_slice() {
         [t] => Some(*t),
         _ if lte.is_some() && nr.is_some() => Some(Technology::Nr5g),
         _ => None,
     };
-    Ok(Signal { technology, gsm, umts, lte, nr, rssi_dbm: None })
+    Ok(Signal {
+        technology,
+        gsm,
+        umts,
+        lte,
+        nr,
+        rssi_dbm: None,
+    })
 }
 
 /// A dBm/dB value as Quectel and Sierra print it: `-`/`---`/empty → `None`; values outside
@@ -321,25 +362,53 @@ pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseErr
         match rat.text.to_ascii_uppercase().as_str() {
             "LTE" | "CAT-M" | "CAT-NB" => {
                 let sinr = val(14, 0.0..=250.0)?.map(|v| v / 5.0 - 20.0);
-                out.lte = LegSignal { rsrp_dbm: val(11, RSRP)?, rsrq_db: val(12, RSRQ)?, rssi_dbm: val(13, RSSI)?, sinr_db: sinr, ..LegSignal::default() }.known();
+                out.lte = LegSignal {
+                    rsrp_dbm: val(11, RSRP)?,
+                    rsrq_db: val(12, RSRQ)?,
+                    rssi_dbm: val(13, RSSI)?,
+                    sinr_db: sinr,
+                    ..LegSignal::default()
+                }
+                .known();
                 out.technology.get_or_insert(Technology::Lte);
             }
             "NR5G-SA" => {
-                out.nr = LegSignal { rsrp_dbm: val(10, RSRP)?, rsrq_db: val(11, RSRQ)?, sinr_db: val(12, SINR)?, ..LegSignal::default() }.known();
+                out.nr = LegSignal {
+                    rsrp_dbm: val(10, RSRP)?,
+                    rsrq_db: val(11, RSRQ)?,
+                    sinr_db: val(12, SINR)?,
+                    ..LegSignal::default()
+                }
+                .known();
                 out.technology = Some(Technology::Nr5g);
             }
             "NR5G-NSA" => {
-                out.nr = LegSignal { rsrp_dbm: val(4, RSRP)?, sinr_db: val(5, SINR)?, rsrq_db: val(6, RSRQ)?, ..LegSignal::default() }.known();
+                out.nr = LegSignal {
+                    rsrp_dbm: val(4, RSRP)?,
+                    sinr_db: val(5, SINR)?,
+                    rsrq_db: val(6, RSRQ)?,
+                    ..LegSignal::default()
+                }
+                .known();
                 if out.nr.is_some() {
                     out.technology = Some(Technology::Nr5g);
                 }
             }
             "WCDMA" => {
-                out.umts = LegSignal { rscp_dbm: val(8, RSSI)?, ecio_db: val(9, -40.0..=0.0)?, ..LegSignal::default() }.known();
+                out.umts = LegSignal {
+                    rscp_dbm: val(8, RSSI)?,
+                    ecio_db: val(9, -40.0..=0.0)?,
+                    ..LegSignal::default()
+                }
+                .known();
                 out.technology = Some(Technology::Umts);
             }
             "GSM" => {
-                out.gsm = LegSignal { rssi_dbm: val(8, RSSI)?, ..LegSignal::default() }.known();
+                out.gsm = LegSignal {
+                    rssi_dbm: val(8, RSSI)?,
+                    ..LegSignal::default()
+                }
+                .known();
                 out.technology = Some(Technology::Gsm);
             }
             // "SEARCH", "LIMSRV", "NOCONN" alone: no serving cell to measure.
@@ -387,18 +456,35 @@ pub fn gstatus<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
         .iter()
         .position(|l| strip_prefix_ci(l, "!GSTATUS:").is_some())
         .ok_or_else(|| ParseError::new("!GSTATUS", "", "no !GSTATUS line"))?;
-    let body: Vec<&str> = lines[start + 1..].iter().copied().filter(|l| crate::classify_final(l).is_none()).collect();
+    let body: Vec<&str> = lines[start + 1..]
+        .iter()
+        .copied()
+        .filter(|l| crate::classify_final(l).is_none())
+        .collect();
     let pairs = gstatus_pairs(&body);
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let num = |key: &str, r: std::ops::RangeInclusive<f64>| -> Result<Option<f64>, ParseError> {
         match get(key) {
-            Some(v) => plain(v.split_whitespace().next().unwrap_or(""), r).map_err(|e| ParseError::new("!GSTATUS", v, e)),
+            Some(v) => plain(v.split_whitespace().next().unwrap_or(""), r)
+                .map_err(|e| ParseError::new("!GSTATUS", v, e)),
             None => Ok(None),
         }
     };
     let mode = get("system mode")
-        .map(|m| m.split_whitespace().next().unwrap_or("").to_ascii_uppercase())
-        .ok_or_else(|| ParseError::new("!GSTATUS", lines[start], "no \"System mode\" in the report"))?;
+        .map(|m| {
+            m.split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase()
+        })
+        .ok_or_else(|| {
+            ParseError::new("!GSTATUS", lines[start], "no \"System mode\" in the report")
+        })?;
     let lte = LegSignal {
         rssi_dbm: num("pcc rxm rssi", RSSI)?,
         rsrp_dbm: match num("pcc rxm rsrp", RSRP)? {
@@ -435,7 +521,11 @@ pub fn gstatus<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
         }
         "WCDMA" | "UMTS" => {
             out.technology = Some(Technology::Umts);
-            out.umts = LegSignal { rssi_dbm: num("rxm rssi c0", RSSI)?, ..LegSignal::default() }.known();
+            out.umts = LegSignal {
+                rssi_dbm: num("rxm rssi c0", RSSI)?,
+                ..LegSignal::default()
+            }
+            .known();
         }
         "GSM" => out.technology = Some(Technology::Gsm),
         // "NO SERVICE" and the like: no measures to report.
@@ -507,7 +597,12 @@ mod tests {
     }
 
     fn leg(rsrp: Option<f64>, rsrq: Option<f64>, sinr: Option<f64>) -> LegSignal {
-        LegSignal { rsrp_dbm: rsrp, rsrq_db: rsrq, sinr_db: sinr, ..LegSignal::default() }
+        LegSignal {
+            rsrp_dbm: rsrp,
+            rsrq_db: rsrq,
+            sinr_db: sinr,
+            ..LegSignal::default()
+        }
     }
 
     /// ModemManager src/tests/test-modem-helpers.c (cesq_response_tests), commit
@@ -574,7 +669,10 @@ mod tests {
         let s = qeng_servingcell(reply).unwrap();
         assert_eq!(s.technology, Some(Technology::Lte));
         let l = s.lte.expect("lte");
-        assert_eq!((l.rsrp_dbm, l.rsrq_db, l.rssi_dbm), (Some(-128.0), Some(-17.0), Some(-94.0)));
+        assert_eq!(
+            (l.rsrp_dbm, l.rsrq_db, l.rssi_dbm),
+            (Some(-128.0), Some(-17.0), Some(-94.0))
+        );
         assert!(close(l.sinr_db, -18.6));
         assert_eq!(s.nr, None);
         // The same LTE line with the NR5G-NSA worked example of Quectel's "RG50xQ&RM5xxQ
@@ -597,14 +695,26 @@ mod tests {
         assert!(close(s.lte.and_then(|l| l.sinr_db), 10.0));
         let s = qeng_servingcell("+QENG: \"servingcell\",\"NOCONN\",\"WCDMA\",262,03,E0DF,2A2E203,10688,255,36,-85,-5,-,-,-,-,-").unwrap();
         let u = s.umts.expect("umts");
-        assert_eq!((u.rscp_dbm, u.ecio_db, s.technology), (Some(-85.0), Some(-5.0), Some(Technology::Umts)));
-        let s = qeng_servingcell("+QENG: \"servingcell\",\"NOCONN\",\"GSM\",262,03,E0DF,2A2E,48,124,0,-68,255,255").unwrap();
+        assert_eq!(
+            (u.rscp_dbm, u.ecio_db, s.technology),
+            (Some(-85.0), Some(-5.0), Some(Technology::Umts))
+        );
+        let s = qeng_servingcell(
+            "+QENG: \"servingcell\",\"NOCONN\",\"GSM\",262,03,E0DF,2A2E,48,124,0,-68,255,255",
+        )
+        .unwrap();
         assert_eq!(s.gsm.and_then(|g| g.rssi_dbm), Some(-68.0));
-        assert_eq!(qeng_servingcell("+QENG: \"servingcell\",\"SEARCH\"").unwrap(), Signal::default());
+        assert_eq!(
+            qeng_servingcell("+QENG: \"servingcell\",\"SEARCH\"").unwrap(),
+            Signal::default()
+        );
         // A filler value is "unknown", not a measure.
         let s = qeng_servingcell("+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",\"TDD\",460,00,1,2,3,4,41,-,-32768,-10,16,-,-").unwrap();
         assert_eq!(s.nr.and_then(|n| n.rsrp_dbm), None);
-        assert!(qeng_servingcell("+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",\"TDD\",460,00,1,2,3,4,41,-,x,-10,16").is_err());
+        assert!(qeng_servingcell(
+            "+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",\"TDD\",460,00,1,2,3,4,41,-,x,-10,16"
+        )
+        .is_err());
         assert!(qeng_servingcell("OK").is_err());
     }
 
@@ -643,17 +753,26 @@ OK\r
         let s = gstatus(GSTATUS_LTE).unwrap();
         assert_eq!(s.technology, Some(Technology::Lte));
         let l = s.lte.expect("lte");
-        assert_eq!((l.rssi_dbm, l.rsrp_dbm, l.rsrq_db, l.sinr_db), (Some(-46.0), Some(-72.0), Some(-6.0), Some(25.4)));
+        assert_eq!(
+            (l.rssi_dbm, l.rsrp_dbm, l.rsrq_db, l.sinr_db),
+            (Some(-46.0), Some(-72.0), Some(-6.0), Some(25.4))
+        );
         assert_eq!(s.nr, None);
         assert_eq!(signal(GSTATUS_LTE).unwrap(), s);
         // Older firmware (EM7455): "RSRP (dBm):" after each RSSI, tab separated; the
         // first is the main antenna. Constructed in that layout, then an ENDC variant.
         let old = "!GSTATUS: \r\nSystem mode:   LTE        \tPS state:    Attached     \r\nPCC RxM RSSI:  -45\t\tRSRP (dBm):  -81\r\nPCC RxD RSSI:  -44\t\tRSRP (dBm):  -79\r\nRSRQ (dB):     -14.0\t\tCell ID:     0A14666A (169106666)\r\nSINR (dB):     23.8\r\n";
         let l = gstatus(old).unwrap().lte.expect("lte");
-        assert_eq!((l.rsrp_dbm, l.rsrq_db, l.sinr_db), (Some(-81.0), Some(-14.0), Some(23.8)));
+        assert_eq!(
+            (l.rsrp_dbm, l.rsrq_db, l.sinr_db),
+            (Some(-81.0), Some(-14.0), Some(23.8))
+        );
         let endc = GSTATUS_LTE
             .replace("System mode:   LTE ", "System mode:   ENDC")
-            .replace("NR5G RSRP (dBm): ---            NR5G RSRQ (dB):  ---", "NR5G RSRP (dBm): -95            NR5G RSRQ (dB):  -11")
+            .replace(
+                "NR5G RSRP (dBm): ---            NR5G RSRQ (dB):  ---",
+                "NR5G RSRP (dBm): -95            NR5G RSRQ (dB):  -11",
+            )
             .replace("NR5G SINR (dB):  ---", "NR5G SINR (dB):  12");
         let s = gstatus(endc.as_str()).unwrap();
         assert_eq!(s.technology, Some(Technology::Nr5g));

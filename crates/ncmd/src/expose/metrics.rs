@@ -14,6 +14,8 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Reads one value of a status snapshot.
 type Field<T> = fn(&InterfaceStatus) -> T;
+/// Reads one measure of a radio leg.
+type LegField = fn(&LegSignal) -> Option<f64>;
 
 /// One metric family: its series are written together under one HELP/TYPE header.
 struct Family<'a> {
@@ -84,7 +86,7 @@ pub fn render(list: &[InterfaceStatus], now: SystemTime) -> String {
     }
     // One sample per radio leg (`leg` = gsm | umts | lte | nr; both lte and nr on 5G
     // non-standalone); a +CSQ-only reading, which names no technology, is `leg="any"`.
-    let signals: [(&'static str, &str, fn(&LegSignal) -> Option<f64>); 6] = [
+    let signals: [(&'static str, &str, LegField); 6] = [
         ("ncmd_signal_rssi_dbm", "Received signal strength indicator (dBm), per radio leg.", |l| l.rssi_dbm),
         ("ncmd_signal_rsrp_dbm", "Reference signal received power (dBm): LTE RSRP, NR SS-RSRP.", |l| l.rsrp_dbm),
         ("ncmd_signal_rsrq_db", "Reference signal received quality (dB): LTE RSRQ, NR SS-RSRQ.", |l| l.rsrq_db),
