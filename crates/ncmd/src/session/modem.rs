@@ -35,19 +35,35 @@ pub struct AtModem {
     vars: Vars,
     /// Identity read once per opened modem, for status.
     identity: crate::status::Identity,
-    /// The registration domains (`+CREG`, `+CGREG`, `+CEREG`, `+C5GREG`) last seen
-    /// registered: a URC that one domain is not registered loses the link only when no
-    /// domain is left (a 5G standalone modem reports `+CEREG: 0` while on 5GS).
-    registered_domains: BTreeSet<&'static str>,
+    registered_domains: RegDomains,
 }
 
-/// The registration reply prefixes, each a domain.
-const REG_DOMAINS: [&str; 4] = ["+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:"];
+/// The packet registration domains (`+CGREG`, `+CEREG`, `+C5GREG`) last seen registered.
+/// A URC that one domain is not registered loses the link only when no domain is left:
+/// a 5G standalone modem reports `+CEREG: 0` while registered on 5GS. `+CREG` (circuit
+/// switched) is left out: its URCs are not asked for, so it would never be cleared.
+#[derive(Debug, Default)]
+struct RegDomains(BTreeSet<&'static str>);
 
-/// The domain a registration line reports (`+CEREG: 0,1` → `+CEREG:`).
-fn reg_domain(line: &str) -> Option<&'static str> {
-    let upper = line.trim_start().to_ascii_uppercase();
-    REG_DOMAINS.into_iter().find(|d| upper.starts_with(d))
+impl RegDomains {
+    const PACKET: [&'static str; 3] = ["+CGREG:", "+CEREG:", "+C5GREG:"];
+
+    /// The packet domain a registration line reports (`+CEREG: 0,1` → `+CEREG:`).
+    fn domain(line: &str) -> Option<&'static str> {
+        let upper = line.trim_start().to_ascii_uppercase();
+        Self::PACKET.into_iter().find(|d| upper.starts_with(d))
+    }
+
+    /// Notes a registration line (reply or URC); true when it leaves no domain registered.
+    fn note(&mut self, line: &str) -> bool {
+        let (Some(domain), Ok(reg)) = (Self::domain(line), parse::creg(line)) else { return false };
+        if reg.stat.is_registered() {
+            self.0.insert(domain);
+            false
+        } else {
+            self.0.remove(domain) && self.0.is_empty()
+        }
+    }
 }
 
 fn modem_error(e: AtError) -> ModemError {
@@ -71,7 +87,7 @@ impl AtModem {
         if let Some(p) = &spec.password {
             vars = vars.set(Var::Password, p.expose());
         }
-        AtModem { chan, urcs, spec, profile: None, vars, identity: Default::default(), registered_domains: BTreeSet::new() }
+        AtModem { chan, urcs, spec, profile: None, vars, identity: Default::default(), registered_domains: RegDomains::default() }
     }
 
     fn profile(&self) -> Result<&VendorProfile, ModemError> {
@@ -129,12 +145,8 @@ impl AtModem {
         if upper.starts_with("+CGEV:") && upper.contains("DETACH") {
             return Some(ModemEvent::RegistrationLost);
         }
-        if let (Some(domain), Ok(reg)) = (reg_domain(line), parse::creg(line)) {
-            if reg.stat.is_registered() {
-                self.registered_domains.insert(domain);
-            } else if self.registered_domains.remove(domain) && self.registered_domains.is_empty() {
-                return Some(ModemEvent::RegistrationLost);
-            }
+        if self.registered_domains.note(line) {
+            return Some(ModemEvent::RegistrationLost);
         }
         if upper.starts_with("^SIMST: 255") || upper.starts_with("+CPIN: NOT INSERTED") || upper.starts_with("+SIMCARD: NOT AVAILABLE") {
             return Some(ModemEvent::SimRemoved);
@@ -300,16 +312,15 @@ impl Modem for AtModem {
     async fn registration(&mut self) -> Result<Reg, ModemError> {
         let queries = self.profile()?.registration_queries();
         let mut regs = Vec::new();
-        self.registered_domains.clear();
+        self.registered_domains = RegDomains::default();
         for t in queries {
             let Ok(cmd) = t.expand(&self.vars) else { continue };
             match self.chan.command(&cmd.text, CMD_TIMEOUT).await {
                 Ok(r) => {
                     if let Ok(reg) = parse::creg(&r) {
-                        let domain = r.lines.iter().find_map(|l| reg_domain(l));
-                        if let (true, Some(d)) = (reg.stat.is_registered(), domain) {
-                            self.registered_domains.insert(d);
-                        }
+                        r.lines.iter().for_each(|l| {
+                            self.registered_domains.note(l);
+                        });
                         regs.push(reg);
                     }
                 }
@@ -429,5 +440,31 @@ impl Modem for AtModem {
                 _ = self.chan.closed() => return ModemEvent::PortGone,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod reg_domain_tests {
+    use super::RegDomains;
+
+    #[test]
+    fn a_domain_going_down_loses_the_link_only_when_none_is_left() {
+        // 5G SA (the simulator's quectel-rm500q, formats of a Quectel RG801H log): the
+        // +CEREG: 0 URC while registered on 5GS is no loss; +C5GREG going to 2 is.
+        let mut d = RegDomains::default();
+        assert!(!d.note("+C5GREG: 2,1,\"46550B\",\"0000000170C23000\",11,1,\"01\""));
+        assert!(!d.note("+CEREG: 2,0"));
+        assert!(!d.note("+CEREG: 0"));
+        assert!(d.note("+C5GREG: 2"));
+        // LTE: both packet domains registered; the link is lost when both say so.
+        let mut d = RegDomains::default();
+        d.note("+CGREG: 2,1,\"00C8\",\"01A2B3C4\",7");
+        d.note("+CEREG: 2,1,\"00C8\",\"01A2B3C4\",7");
+        assert!(!d.note("+CEREG: 2"));
+        assert!(d.note("+CGREG: 2"));
+        // +CREG never counts; a domain never seen registered cannot be lost.
+        let mut d = RegDomains::default();
+        assert!(!d.note("+CREG: 0,1"));
+        assert!(!d.note("+CEREG: 0"));
     }
 }
