@@ -1,42 +1,15 @@
-//! Files written whole: the rejected-PIN memory, the UCI file the settings form edits, the
-//! web change token. Each is replaced through a temporary file that is created exclusively
-//! (`O_EXCL | O_NOFOLLOW`, an unpredictable name), so a planted symlink or a file left by
-//! someone else is never followed or reused; synced, then renamed over the target.
+//! The daemon's private files: the runtime directory (control sockets, the web token) and
+//! the whole-file writes of its state (the PIN memory, the web token, the UCI file the
+//! settings form edits), through `ncmd_link::file::replace` (exclusive temporary, never
+//! through a symlink, synced, renamed over).
 //!
-//! Owns only that procedure. Must not know what the files mean.
+//! Owns only where and how; must not know what the files mean.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A temporary name beside `path` that nobody can guess in advance.
-fn temporary_beside(path: &Path) -> std::io::Result<PathBuf> {
-    let mut random = [0u8; 8];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut random))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(path.with_file_name(format!(".{name}.{suffix}.tmp")))
-}
-
-/// Replaces `path` with `data`, mode `mode` (not subject to the umask). The directory
-/// must exist.
+/// Replaces `path` with `data`, mode `mode` whatever the umask. The directory must exist.
 pub fn replace(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    let tmp = temporary_beside(path)?;
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).custom_flags(nix::libc::O_NOFOLLOW).open(&tmp)?;
-        // The umask may have taken bits away (or the mode asked for more than it allows).
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    } else if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(if d.as_os_str().is_empty() { Path::new(".") } else { d }).ok()) {
-        let _ = dir.sync_all();
-    }
-    result
+    ncmd_link::file::replace(path, data, mode, None)
 }
 
 /// Makes sure `dir` exists and cannot be used by others to swap our files: a directory
@@ -64,6 +37,7 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("ncmd-files-{name}-{}", std::process::id()));

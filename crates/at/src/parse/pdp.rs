@@ -302,7 +302,7 @@ pub fn context_ip(params: &[ContextParams], cid: u8) -> ContextIp {
             Some(IpAddr::V4(address)) if out.ipv4.is_none() => {
                 out.ipv4 = Some(Ipv4Params {
                     address,
-                    prefix_len: p.prefix_len.filter(|l| *l <= 32),
+                    prefix_len: p.prefix_len,
                     gateway: match p.gateway {
                         Some(IpAddr::V4(g)) => Some(g),
                         _ => None,

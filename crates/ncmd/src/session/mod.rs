@@ -20,6 +20,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ncmd_link::ipcheck::Proposal;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 
@@ -92,6 +93,9 @@ pub enum Code {
     ConnectFailed,
     FinalizeFailed,
     DisconnectFailed,
+    /// The network side's IP configuration failed the IP check (ncmd's own code; LuCI
+    /// shows it as is). Nothing was applied; retried after a backoff.
+    IpConfigRefused,
 }
 
 /// What a failure does to the session (the existing handler's effects, with backoff
@@ -122,6 +126,7 @@ impl Code {
             Code::ConnectFailed => "CONNECT_FAILED",
             Code::FinalizeFailed => "FINALIZE_FAILED",
             Code::DisconnectFailed => "DISCONNECT_FAILED",
+            Code::IpConfigRefused => "IPCONFIG_REFUSED",
         }
     }
 
@@ -257,7 +262,8 @@ pub trait Modem: Send {
     fn dial(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// `Some(true)` connected, `Some(false)` not, `None` the modem cannot tell.
     fn connected(&mut self) -> impl Future<Output = Result<Option<bool>, ModemError>> + Send;
-    fn ip_config(&mut self) -> impl Future<Output = Result<Option<IpConfig>, ModemError>> + Send;
+    /// The IP configuration the modem reports, unchecked (the data path checks it).
+    fn ip_config(&mut self) -> impl Future<Output = Result<Option<Proposal>, ModemError>> + Send;
     fn finalize(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     fn hangup(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// Apply the PS-only service domain when configured and not already set.
@@ -279,12 +285,22 @@ pub enum LinkEvent {
     BlackHole,
 }
 
+/// Why the data interface did not come up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BringUpError {
+    /// The network side's IP configuration (modem or DHCP) failed the IP check;
+    /// nothing of it was applied.
+    Refused(String),
+    Failed(String),
+}
+
 /// The data interface: configure, watch, release.
 pub trait DataPath: Send {
     fn ifname(&self) -> &str;
     /// Bring the interface up with the modem's configuration, or by DHCP when the
-    /// modem gives none (or the config asks for it). Returns what was applied.
-    fn bring_up(&mut self, modem_ip: Option<IpConfig>) -> impl Future<Output = Result<IpConfig, String>> + Send;
+    /// modem gives none (or the config asks for it), once it passed the IP check.
+    /// Returns what was applied.
+    fn bring_up(&mut self, modem_ip: Option<Proposal>) -> impl Future<Output = Result<IpConfig, BringUpError>> + Send;
     fn release(&mut self) -> impl Future<Output = ()> + Send;
     /// Wait for the next loss signal of the data interface (carrier, removal, probes).
     fn next_event(&mut self) -> impl Future<Output = LinkEvent> + Send;
@@ -382,7 +398,7 @@ pub enum Command {
     /// Disconnect, release and end the session.
     Down,
     /// Drop the link and connect again now (user's "reconnect"); also lifts a block,
-    /// as `ifup` does (a PIN rejected before is still never sent again).
+    /// as `ifup` does (a PIN sent before and not confirmed is still never sent again).
     Reconnect,
 }
 
@@ -998,7 +1014,10 @@ impl<C: Connector> Session<C> {
         let ip = timeout(self.policy.ip, path.bring_up(from_modem))
             .await
             .map_err(|_| Failure::new(Code::ConnectFailed, format!("no IP configuration within {} s", self.policy.ip.as_secs())))?
-            .map_err(|e| Failure::new(Code::ConnectFailed, format!("could not configure {}: {e}", path.ifname())))?;
+            .map_err(|e| match e {
+                BringUpError::Refused(why) => Failure::new(Code::IpConfigRefused, format!("refused the IP configuration for {}: {why}", path.ifname())),
+                BringUpError::Failed(e) => Failure::new(Code::ConnectFailed, format!("could not configure {}: {e}", path.ifname())),
+            })?;
         if let Err(e) = modem.finalize().await {
             // The link is up already; report, as the existing handler does, but keep it.
             self.status.fail(&Failure::new(Code::FinalizeFailed, format!("Finalizing failed: {e}")));

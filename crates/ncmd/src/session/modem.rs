@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use ncmd_at::{parse, AtChannel, AtError, CmeKind, Urc};
 use ncmd_config::Spec;
+use ncmd_link::ipcheck::{Proposal, Source};
 use ncmd_profile::{Var, Vars, VendorProfile};
 use tokio::sync::broadcast;
 
-use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
-use crate::session::query::{connected_by_profile, fill_mode, ipv4_from_reply, ipv6_from_reply, profiles};
+use crate::session::{Failure, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
+use crate::session::query::{connected_by_profile, fill_mode, profiles, proposed_v4, proposed_v6};
 use crate::status::{InterfaceStatus, ModemStatus};
 
 
@@ -350,9 +351,9 @@ impl Modem for AtModem {
         Ok(connected_by_profile(&profile, &self.vars, &r))
     }
 
-    async fn ip_config(&mut self) -> Result<Option<IpConfig>, ModemError> {
+    async fn ip_config(&mut self) -> Result<Option<Proposal>, ModemError> {
         let profile = self.profile()?.clone();
-        let mut ip = IpConfig::default();
+        let mut ip = Proposal { from: Source::Modem, ipv4: None, ipv6: None, mtu: None };
         let cid = self.spec.profile;
         // The ip_query reply (+CGCONTRDP) may carry both families.
         let mut first = None;
@@ -364,14 +365,14 @@ impl Modem for AtModem {
             }
         }
         if self.spec.pdptype.has_ipv4() {
-            ip.ipv4 = first.as_ref().and_then(|r| ipv4_from_reply(r, cid));
+            ip.ipv4 = first.as_ref().and_then(|r| proposed_v4(r, cid));
         }
         if self.spec.pdptype.has_ipv6() {
             if let Some(q) = &profile.ipv6_query {
-                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| ipv6_from_reply(&r, cid));
+                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| proposed_v6(&r, cid));
             }
             if ip.ipv6.is_none() {
-                ip.ipv6 = first.as_ref().and_then(|r| ipv6_from_reply(r, cid));
+                ip.ipv6 = first.as_ref().and_then(|r| proposed_v6(r, cid));
             }
         }
         Ok((ip.ipv4.is_some() || ip.ipv6.is_some()).then_some(ip))

@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use ncmd_at::{parse, AtChannel};
+use ncmd_link::ipcheck::{Prefix, Proposed};
 use ncmd_profile::{Profiles, Vars, VendorProfile};
 
 use crate::status::{IpInfo, ModemStatus, Pdp};
@@ -209,64 +212,40 @@ pub fn signal_status(s: &parse::Signal) -> crate::status::Signal {
     }
 }
 
-/// IPv4 settings from whichever reply the profile's `ip_query` gives.
-pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+/// IPv4 settings as the modem reports them, unchecked, from whichever reply the
+/// profile's `ip_query` gives: `^DHCP` keeps its netmask as sent (holes and all), for
+/// the IP check to judge; `+CGCONTRDP` without a mask is a host address.
+pub fn proposed_v4(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
     if let Ok(d) = parse::dhcp(r) {
-        return Some(IpInfo {
-            address: d.address.to_string(),
-            prefix_len: d.prefix_len,
-            gateway: d.gateway.map(|g| g.to_string()),
-            dns: d.dns.iter().map(|a| a.to_string()).collect(),
+        return Some(Proposed {
+            address: d.address.into(),
+            prefix: Prefix::Mask(d.netmask.into()),
+            gateway: d.gateway.map(Into::into),
+            dns: d.dns.iter().map(|&a| a.into()).collect(),
         });
     }
     let list = parse::cgcontrdp(r).ok()?;
     let v4 = parse::context_ip(&list, cid).ipv4?;
-    let (prefix_len, gateway) = on_link_v4(v4.address, v4.prefix_len, v4.gateway);
-    Some(IpInfo {
-        address: v4.address.to_string(),
-        prefix_len,
-        gateway: gateway.map(|g| g.to_string()),
-        dns: v4.dns.iter().map(|a| a.to_string()).collect(),
+    Some(Proposed {
+        address: v4.address.into(),
+        prefix: v4.prefix_len.map_or(Prefix::Unknown, Prefix::Len),
+        gateway: v4.gateway.map(Into::into),
+        dns: v4.dns.iter().map(|&a| a.into()).collect(),
     })
 }
 
-/// The prefix length and gateway ncmd installs for an IPv4 context, so that adding the
-/// default route can never fail with ENETUNREACH:
-/// - the modem gave a mask and the gateway lies inside that subnet (not the address
-///   itself): as given;
-/// - no mask, a gateway: the smallest subnet holding both address and gateway (so the
-///   gateway is on the link and the modem answers ARP for it);
-/// - otherwise (no gateway, gateway = own address as TIM's network gives, gateway
-///   outside the subnet): the address with its mask (/32 without one) and an on-link
-///   default route (`default dev wwan0 scope link`), gateway `None`.
-pub fn on_link_v4(address: std::net::Ipv4Addr, prefix_len: Option<u8>, gateway: Option<std::net::Ipv4Addr>) -> (u8, Option<std::net::Ipv4Addr>) {
-    let inside = |len: u8, g: std::net::Ipv4Addr| {
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-        u32::from(address) & mask == u32::from(g) & mask
-    };
-    match (prefix_len, gateway.filter(|g| *g != address)) {
-        (Some(len), Some(g)) if inside(len, g) => (len, Some(g)),
-        (None, Some(g)) => {
-            let common = (u32::from(address) ^ u32::from(g)).leading_zeros();
-            // A /31 or /32 holding both cannot be: the addresses differ in the last bit.
-            (u8::try_from(common.min(30)).unwrap_or(30), Some(g))
-        }
-        (len, _) => (len.unwrap_or(32), None),
-    }
-}
-
-/// IPv6 settings: from `^DHCPV6`, or from the IPv6 line of a `+CGCONTRDP` reply. A
-/// context that gives only its link-local interface identifier (`fe80::…`) leaves the
-/// global address to the router advertisement on the link: `None` here. Without a
-/// prefix length /64 is taken, the prefix a 3GPP network gives a PDN connection
-/// (TS 23.401 §5.3.1.2.2).
-pub fn ipv6_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+/// IPv6 settings as the modem reports them, unchecked: `^DHCPV6`, or the IPv6 line of
+/// a `+CGCONTRDP` reply (16 dotted numbers or colon form). A context that gives only its
+/// link-local interface identifier (`fe80::…`) leaves the global address to the router
+/// advertisement: `None` here. `+CGCONTRDP` without a prefix length is /64, the prefix a
+/// 3GPP network gives a PDN connection (TS 23.401 §5.3.1.2.2).
+pub fn proposed_v6(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
     if let Ok(d) = parse::dhcpv6(r) {
-        return Some(IpInfo {
-            address: d.address.to_string(),
-            prefix_len: d.prefix_len.unwrap_or(64),
-            gateway: d.gateway.map(|g| g.to_string()),
-            dns: d.dns.iter().map(|a| a.to_string()).collect(),
+        return Some(Proposed {
+            address: d.address.into(),
+            prefix: d.prefix_len.map_or(Prefix::Unknown, Prefix::Len),
+            gateway: d.gateway.map(Into::into),
+            dns: d.dns.iter().map(|&a| a.into()).collect(),
         });
     }
     let list = parse::cgcontrdp(r).ok()?;
@@ -275,12 +254,40 @@ pub fn ipv6_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
         tracing::info!("the modem gave only the link-local IPv6 identifier {}; the global address comes by router advertisement", v6.address);
         return None;
     }
-    Some(IpInfo {
-        address: v6.address.to_string(),
-        prefix_len: v6.prefix_len.unwrap_or(64),
-        gateway: v6.gateway.map(|g| g.to_string()),
-        dns: v6.dns.iter().map(|a| a.to_string()).collect(),
+    Some(Proposed {
+        address: v6.address.into(),
+        prefix: Prefix::Len(v6.prefix_len.unwrap_or(64)),
+        gateway: v6.gateway.map(Into::into),
+        dns: v6.dns.iter().map(|&a| a.into()).collect(),
     })
+}
+
+/// A report as `ncmd info` shows it (the prefix length of a netmask with holes is its
+/// count of ones; no mask shows as a host address).
+fn reported(p: &Proposed) -> IpInfo {
+    let width = if p.address.is_ipv6() { 128 } else { 32 };
+    let prefix_len = match p.prefix {
+        Prefix::Len(l) => l,
+        Prefix::Mask(IpAddr::V4(m)) => u32::from(m).count_ones() as u8,
+        Prefix::Mask(IpAddr::V6(m)) => u128::from(m).count_ones() as u8,
+        Prefix::Unknown => width,
+    };
+    IpInfo {
+        address: p.address.to_string(),
+        prefix_len,
+        gateway: p.gateway.map(|g| g.to_string()),
+        dns: p.dns.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+/// IPv4 settings as reported, for display.
+pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+    proposed_v4(r, cid).as_ref().map(reported)
+}
+
+/// IPv6 settings as reported, for display.
+pub fn ipv6_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+    proposed_v6(r, cid).as_ref().map(reported)
 }
 
 /// Connected or not by the reply to the profile's `status_query`: its typed reader
@@ -350,24 +357,29 @@ pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorPr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ncmd_link::ipcheck::{check, IpCheckError, Proposal, Source};
     use ncmd_at::Response;
-    use std::net::Ipv4Addr;
 
-    fn v4(s: &str) -> Ipv4Addr {
-        s.parse().unwrap()
+    fn checked_v4(line: &str) -> Result<ncmd_link::ipcheck::Checked, IpCheckError> {
+        let p = proposed_v4(&ncmd_at::Response::new([line]), 1).expect("a report");
+        check(&Proposal { from: Source::Modem, ipv4: Some(p), ipv6: None, mtu: None }, &[])
     }
 
     #[test]
-    fn no_mask_gets_an_on_link_plan() {
-        // Quectel RG501Q: no mask, no gateway → /32 and an on-link default route.
-        assert_eq!(on_link_v4(v4("10.167.105.28"), None, None), (32, None));
-        // No mask, a gateway: the smallest subnet holding both (.28 and .1 share 27 bits).
-        assert_eq!(on_link_v4(v4("10.167.105.28"), None, Some(v4("10.167.105.1"))), (27, Some(v4("10.167.105.1"))));
-        // TIM: /32 with the gateway equal to the address → on-link default route.
-        assert_eq!(on_link_v4(v4("2.197.17.49"), Some(32), Some(v4("2.197.17.49"))), (32, None));
-        // A mask and a gateway inside it: as given; outside it: on-link.
-        assert_eq!(on_link_v4(v4("192.0.2.10"), Some(30), Some(v4("192.0.2.9"))), (30, Some(v4("192.0.2.9"))));
-        assert_eq!(on_link_v4(v4("192.0.2.10"), Some(30), Some(v4("198.51.100.1"))), (30, None));
+    fn reports_reach_the_check_as_the_modem_sent_them() {
+        // Issue 12: a ^DHCP netmask with holes (255.0.255.0, little-endian hex) used to
+        // become /16 by counting its ones.
+        let e = checked_v4("^DHCP: 0200400A,00FF00FF,0100400A,0100400A,0,0,150000000,50000000").unwrap_err();
+        assert!(matches!(e, IpCheckError::MaskHoles { .. }), "{e}");
+        // `/200` in +CGCONTRDP.
+        let e = checked_v4("+CGCONTRDP: 1,5,\"internet\",\"10.64.0.2/200\",\"10.64.0.1\"").unwrap_err();
+        assert!(matches!(e, IpCheckError::PrefixRange { len: 200, .. }), "{e}");
+        // Without a mask: a host address, its gateway on-link.
+        let c = checked_v4("+CGCONTRDP: 1,5,\"internet\",\"10.64.0.2\",\"10.9.0.1\"").unwrap();
+        assert_eq!(c.ipv4.unwrap().prefix_len, 32);
+        // Huawei's own At_QryDhcpPara test reply (see ncmd-at huawei.rs) passes.
+        let c = checked_v4("^DHCP: 413DA8C0,00FFFFFF,423DA8C0,423DA8C0,00000000,00000000,81920000,81920000").unwrap();
+        assert_eq!(c.ipv4.unwrap().prefix_len, 24);
     }
 
     #[test]
@@ -376,8 +388,14 @@ mod tests {
         // Before: gateway 255.255.255.255, DNS 2.197.17.49 and 10.207.43.46.
         let r = Response::new(["+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\",\"255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\",\"10.206.56.132\",\"0.0.0.0\",\"0.0.0.0\""]);
         let ip = ipv4_from_reply(&r, 4).expect("ipv4");
-        assert_eq!((ip.address.as_str(), ip.prefix_len, ip.gateway), ("2.197.17.49", 32, None));
+        assert_eq!((ip.address.as_str(), ip.prefix_len, ip.gateway.as_deref()), ("2.197.17.49", 32, Some("2.197.17.49")));
         assert_eq!(ip.dns, ["10.207.43.46", "10.206.56.132"]);
+        // It reaches the IP check as sent (/32, gateway = its own address), which refuses
+        // such a gateway with a clear reason instead of a route via 255.255.255.255.
+        let p = proposed_v4(&r, 4).expect("report");
+        assert_eq!(p.prefix, Prefix::Len(32));
+        let e = check(&Proposal { from: Source::Modem, ipv4: Some(p), ipv6: None, mtu: None }, &[]).unwrap_err();
+        assert!(e.to_string().contains("is the address itself"), "{e}");
         // T-Mobile US, IPv6 in colon form (same file): used as the IPv6 settings, /64.
         let r = Response::new(["+CGCONTRDP: 1,0,\"fast.t-mobile.com\",\"2607:FB90:B59A:02C1:0AD3:1B57:4FD4:21F4\",\"FE80:0000:0000:0000:B46D:57FF:FE45:4545\",\"fd00:976a::9\",\"fd00:976a::10\""]);
         let ip = ipv6_from_reply(&r, 1).expect("ipv6");

@@ -3,6 +3,7 @@
 use crate::session::*;
 use crate::status::*;
 use crate::session::pin_store::Store;
+use ncmd_link::ipcheck::{Prefix, Proposal, Proposed, Source};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -23,6 +24,20 @@ struct Fake {
     reg_script: Mutex<Vec<Reg>>,
     /// When set, every dial fails.
     dial_fails: std::sync::atomic::AtomicBool,
+    /// IP configurations the modem reports, then the carrier's good one forever.
+    ip_script: Mutex<Vec<Proposal>>,
+    /// Configurations the data path applied.
+    applied: AtomicU32,
+}
+
+fn proposal(address: [u8; 4], mask: [u8; 4], gateway: [u8; 4], dns: &[[u8; 4]]) -> Proposal {
+    let v4 = |a: [u8; 4]| std::net::IpAddr::from(a);
+    Proposal {
+        from: Source::Modem,
+        ipv4: Some(Proposed { address: v4(address), prefix: Prefix::Mask(v4(mask)), gateway: Some(v4(gateway)), dns: dns.iter().map(|&d| v4(d)).collect() }),
+        ipv6: None,
+        mtu: None,
+    }
 }
 
 struct FakeSim {
@@ -124,8 +139,9 @@ impl Modem for FakeModem {
     async fn connected(&mut self) -> Result<Option<bool>, ModemError> {
         Ok(Some(self.f.connected.load(Ordering::SeqCst)))
     }
-    async fn ip_config(&mut self) -> Result<Option<IpConfig>, ModemError> {
-        Ok(Some(IpConfig { ipv4: Some(IpInfo { address: "10.64.0.2".into(), prefix_len: 30, gateway: Some("10.64.0.1".into()), dns: vec![] }), ipv6: None }))
+    async fn ip_config(&mut self) -> Result<Option<Proposal>, ModemError> {
+        let mut script = self.f.ip_script.lock().unwrap();
+        Ok(Some(if script.is_empty() { proposal([10, 64, 0, 2], [255, 255, 255, 252], [10, 64, 0, 1], &[]) } else { script.remove(0) }))
     }
     async fn finalize(&mut self) -> Result<(), ModemError> {
         Ok(())
@@ -159,8 +175,18 @@ impl DataPath for FakePath {
     fn ifname(&self) -> &str {
         "wwan0"
     }
-    async fn bring_up(&mut self, ip: Option<IpConfig>) -> Result<IpConfig, String> {
-        ip.ok_or_else(|| "no ip".into())
+    /// The pure IP check (no other interfaces here), then "applied".
+    async fn bring_up(&mut self, ip: Option<Proposal>) -> Result<IpConfig, BringUpError> {
+        let p = ip.ok_or_else(|| BringUpError::Failed("no ip".into()))?;
+        let checked = ncmd_link::ipcheck::check(&p, &[]).map_err(|e| BringUpError::Refused(e.to_string()))?;
+        self.f.applied.fetch_add(1, Ordering::SeqCst);
+        let ipv4 = checked.ipv4.map(|v| IpInfo {
+            address: v.address.to_string(),
+            prefix_len: v.prefix_len,
+            gateway: v.gateway.map(|g| g.to_string()),
+            dns: v.dns.iter().map(|d| d.to_string()).collect(),
+        });
+        Ok(IpConfig { ipv4, ipv6: None })
     }
     async fn release(&mut self) {
         self.f.releases.fetch_add(1, Ordering::SeqCst);
@@ -400,6 +426,36 @@ async fn denied_registration_is_retried_with_growing_backoff() {
     assert!(waited >= Duration::from_secs_f64(15.0 * 0.75) && waited <= Duration::from_secs_f64(15.0 * 1.25 + 1.0), "{waited:?}");
     let s = h.status.snapshot();
     assert!(s.events.iter().filter(|e| e.message.contains("NETWORK_REGISTRATION_FAILED")).count() == 4);
+    h.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_ip_configuration_is_never_applied_and_backs_off() {
+    // Issue 12: `^DHCP: 0500007F,000000FF,0100007F,0100007F,0100007F,…` (127.0.0.5/8 via
+    // 127.0.0.1), three times, then a sound configuration.
+    let f = Arc::new(Fake::default());
+    let attack = proposal([127, 0, 0, 5], [255, 0, 0, 0], [127, 0, 0, 1], &[[127, 0, 0, 1], [127, 0, 0, 1]]);
+    *f.ip_script.lock().unwrap() = vec![attack; 3];
+    let h = start(f.clone(), None, 0);
+    let t0 = Instant::now();
+    wait_for(|| h.status.snapshot().state == "backoff").await;
+    let s = h.status.snapshot();
+    assert_eq!(s.last_error_code.as_deref(), Some("IPCONFIG_REFUSED"));
+    assert_eq!(
+        s.modem.connection.last_error.as_deref(),
+        Some("refused the IP configuration for wwan0: the modem's address 127.0.0.5 is a loopback address, not a unicast address")
+    );
+    assert_eq!(f.applied.load(Ordering::SeqCst), 0, "nothing applied");
+    assert_eq!(f.hangups.load(Ordering::SeqCst), 1, "the data session is hung up");
+    wait_state(&h.status, State::Up).await;
+    // Three refusals with backoff 1, 2, 4 s (±25 %): retried, not looped.
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_secs_f64(7.0 * 0.75), "{waited:?}");
+    assert_eq!(f.dials.load(Ordering::SeqCst), 4);
+    assert_eq!(f.applied.load(Ordering::SeqCst), 1);
+    let s = h.status.snapshot();
+    assert_eq!(s.events.iter().filter(|e| e.message.contains("IPCONFIG_REFUSED")).count(), 3);
+    assert_eq!(s.modem.connection.ipv4.as_ref().unwrap().address, "10.64.0.2");
     h.task.abort();
 }
 
