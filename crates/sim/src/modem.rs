@@ -712,6 +712,7 @@ impl Modem {
                 let v4 = u8::from(matches!(self.conn, Conn::Connected(_)));
                 let v6 = u8::from(v4 == 1 && self.conn_type.contains("V6"));
                 let v4 = if self.conn_type == "IPV6" { 0 } else { v4 };
+                // Both families on one line, quoted (ModemManager plugins/huawei ndisstatqry_tests).
                 info(format!("^NDISSTATQRY: {v4},,,\"IPV4\",{v6},,,\"IPV6\""), q)
             }
             (Action::Dhcp, Kind::Read | Kind::Exec) => match self.conn {
@@ -1495,7 +1496,10 @@ impl Modem {
 
     fn dhcp_line(&self) -> String {
         let ip = &self.cfg.ip;
-        let le = |a: Ipv4Addr| format!("{:08x}", u32::from_le_bytes(a.octets()));
+        // Upper-case, zero-padded little-endian hex as Huawei's firmware prints it (its own
+        // At_QryDhcpPara unit test: "^DHCP: 413DA8C0,00FFFFFF,423DA8C0,…"; ModemManager's
+        // plugins/huawei tests: "^DHCP: CCDB080A,F8FFFFFF,…,85600,85600").
+        let le = |a: Ipv4Addr| format!("{:08X}", u32::from_le_bytes(a.octets()));
         let mask = Ipv4Addr::from(prefix_mask_u32(ip.prefix_len));
         let dns = |i: usize| ip.dns.get(i).copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
         format!(
@@ -2087,10 +2091,10 @@ mod tests {
             text(&mut m, "AT^NDISSTATQRY?"),
             "\r\n^NDISSTATQRY: 1,,,\"IPV4\",0,,,\"IPV6\"\r\n\r\nOK\r\n"
         );
-        // 192.0.2.10 little-endian is 0a0200c0; /30 mask fcffffff; gateway 192.0.2.9.
+        // 192.0.2.10 little-endian is 0A0200C0; /30 mask FCFFFFFF; gateway 192.0.2.9.
         assert_eq!(
             text(&mut m, "AT^DHCP?"),
-            "\r\n^DHCP: 0a0200c0,fcffffff,090200c0,090200c0,350200c0,360200c0,150000000,50000000\r\n\r\nOK\r\n"
+            "\r\n^DHCP: 0A0200C0,FCFFFFFF,090200C0,090200C0,350200C0,360200C0,150000000,50000000\r\n\r\nOK\r\n"
         );
         let fx = m.fault(Fault::DropUrc);
         assert_eq!(
