@@ -66,15 +66,27 @@ fn ip_line(ip: &Option<IpInfo>) -> String {
 pub fn render(st: &ModemStatus) -> String {
     let m = &st.modem;
     let mut out = String::new();
-    let signal = match (st.signal.rsrp_dbm, st.signal.rssi_dbm) {
-        (Some(rsrp), _) => format!(
+    let leg_text = |l: &crate::status::LegSignal| match (l.rsrp_dbm, l.rscp_dbm, l.rssi_dbm) {
+        (Some(rsrp), _, _) => Some(format!(
             "RSRP {rsrp:.0} dBm, RSRQ {} dB, SINR {} dB",
-            or_dash(&st.signal.rsrq_db.map(|v| format!("{v:.1}"))),
-            or_dash(&st.signal.sinr_db.map(|v| format!("{v:.1}")))
-        ),
-        (None, Some(rssi)) => format!("RSSI {rssi:.0} dBm"),
-        _ => "-".into(),
+            or_dash(&l.rsrq_db.map(|v| format!("{v:.1}"))),
+            or_dash(&l.sinr_db.map(|v| format!("{v:.1}")))
+        )),
+        (None, Some(rscp), _) => Some(format!("RSCP {rscp:.0} dBm, Ec/Io {} dB", or_dash(&l.ecio_db.map(|v| format!("{v:.1}"))))),
+        (None, None, Some(rssi)) => Some(format!("RSSI {rssi:.0} dBm")),
+        _ => None,
     };
+    // Per leg when the reply named them ("lte: …; nr: …" on 5G NSA), else the top level.
+    let legs: Vec<String> = st.signal.legs().filter_map(|(name, l)| leg_text(l).map(|t| format!("{name}: {t}"))).collect();
+    let top = crate::status::LegSignal {
+        rssi_dbm: st.signal.rssi_dbm,
+        rsrp_dbm: st.signal.rsrp_dbm,
+        rsrq_db: st.signal.rsrq_db,
+        sinr_db: st.signal.sinr_db,
+        rscp_dbm: st.signal.rscp_dbm,
+        ecio_db: st.signal.ecio_db,
+    };
+    let signal = if legs.is_empty() { leg_text(&top).unwrap_or_else(|| "-".into()) } else { legs.join("; ") };
     let lines = [
         ("device", st.device.clone()),
         ("modem", format!("{} {} (rev {}, IMEI {}, profile {})", or_dash(&m.manufacturer), or_dash(&m.model), or_dash(&m.revision), or_dash(&m.imei), or_dash(&m.profile))),
