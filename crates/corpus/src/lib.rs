@@ -347,7 +347,7 @@ pub fn parse_replies(path: &Path, text: &str) -> Result<Vec<Entry>, CorpusError>
     };
     let mut out: Vec<Entry> = Vec::new();
     let mut cur: Option<Entry> = None;
-    let mut finish = |e: Option<Entry>, out: &mut Vec<Entry>| -> Result<(), CorpusError> {
+    let finish = |e: Option<Entry>, out: &mut Vec<Entry>| -> Result<(), CorpusError> {
         if let Some(e) = e {
             let what = if e.command.is_empty() {
                 Some("entry has no '> COMMAND' line")
