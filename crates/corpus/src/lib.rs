@@ -224,8 +224,35 @@ pub struct Session {
     pub config: Vec<String>,
     /// `# expect:` lines checked against `ncmd status --json` once the outcome is reached.
     pub expect: Vec<Expect>,
-    /// The commands of the transcript, in order.
-    pub commands: Vec<String>,
+    /// The exchanges of the transcript, in order: command and reply lines.
+    pub blocks: Vec<(String, Vec<String>)>,
+}
+
+impl Session {
+    /// The transcript as overlay text, `OK` appended to every reply whose source shows no
+    /// final result code (so the simulated modem completes the command).
+    pub fn overlay_text(&self) -> String {
+        self.blocks
+            .iter()
+            .map(|(cmd, reply)| overlay_block(cmd, reply))
+            .collect()
+    }
+}
+
+/// One overlay block (`> CMD`, `< line`…), `OK` appended when `reply` has no final code.
+pub fn overlay_block(command: &str, reply: &[String]) -> String {
+    let mut s = format!("> {command}\n");
+    for l in reply {
+        if l.is_empty() {
+            s.push_str("<\n");
+        } else {
+            s.push_str(&format!("< {l}\n"));
+        }
+    }
+    if !reply.iter().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| is_final(l)) {
+        s.push_str("< OK\n");
+    }
+    s
 }
 
 /// Every reply entry under `dir/replies`, files in name order.
@@ -442,7 +469,7 @@ pub fn parse_session(path: &Path, text: &str) -> Result<Session, CorpusError> {
         outcome: Outcome::Connects,
         config: vec![],
         expect: vec![],
-        commands: vec![],
+        blocks: vec![],
     };
     let mut outcome = None;
     for (i, raw) in text.lines().enumerate() {
@@ -460,7 +487,11 @@ pub fn parse_session(path: &Path, text: &str) -> Result<Session, CorpusError> {
                     _ => return Err(err(n, format!("outcome {v:?}: want 'connects' or 'fails CODE'"))),
                 })
             }
-            Line::Command(c) => s.commands.push(c.to_string()),
+            Line::Command(c) => s.blocks.push((c.to_string(), vec![])),
+            Line::Reply(r) => match s.blocks.last_mut() {
+                Some((_, lines)) => lines.push(r.to_string()),
+                None => return Err(err(n, "'<' before any '>' line".into())),
+            },
             _ => {}
         }
     }
@@ -515,7 +546,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.outcome, Outcome::Fails("PIN_FAILED".into()));
-        assert_eq!(s.commands, ["AT+CPIN?"]);
+        assert_eq!(s.blocks, [("AT+CPIN?".to_string(), vec!["+CPIN: SIM PIN".to_string(), "OK".to_string()])]);
+        assert_eq!(s.overlay_text(), "> AT+CPIN?\n< +CPIN: SIM PIN\n< OK\n");
+        assert_eq!(overlay_block("AT+CSQ", &["+CSQ: 1,99".into(), "".into()]), "> AT+CSQ\n< +CSQ: 1,99\n<\n< OK\n");
         assert!(parse_session(Path::new("s"), "# vendor: h\n> AT\n< OK\n").is_err());
     }
 }

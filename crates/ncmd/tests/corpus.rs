@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::{ncmd, Lab, SimSpec};
-use ncmd_corpus::{load_replies, load_sessions, lookup, Entry, Expected, Outcome, Session};
+use ncmd_corpus::{load_replies, load_sessions, lookup, overlay_block, Entry, Expected, Outcome, Session};
 use serde_json::Value;
 
 /// The simulator personality for a corpus vendor file.
@@ -35,26 +35,11 @@ fn norm(cmd: &str) -> String {
     cmd.trim().to_ascii_uppercase()
 }
 
-fn block(command: &str, reply: &[String], has_final: bool) -> String {
-    let mut s = format!("> {command}\n");
-    for l in reply {
-        s.push_str(if l.is_empty() { "<\n" } else { "< " });
-        if !l.is_empty() {
-            s.push_str(l);
-            s.push('\n');
-        }
-    }
-    if !has_final {
-        s.push_str("< OK\n");
-    }
-    s
-}
-
 /// The overlay that replays `e` alone (see the module doc).
 fn overlay_for(e: &Entry, all: &[Entry], keys_by_command: &BTreeMap<String, BTreeSet<String>>) -> String {
     let own: BTreeSet<&str> = e.expect.iter().map(|x| x.key.as_str()).collect();
     let mut text = format!("# corpus entry {} ({})\n", e.id, e.source);
-    text.push_str(&block(&e.command, &e.reply, e.has_final()));
+    text.push_str(&overlay_block(&e.command, &e.reply));
     let mut used = BTreeSet::from([norm(&e.command)]);
     if own.iter().any(|k| k.starts_with("connection.ipv4") || k.starts_with("connection.ipv6")) {
         let connected = |x: &&Entry| {
@@ -65,7 +50,7 @@ fn overlay_for(e: &Entry, all: &[Entry], keys_by_command: &BTreeMap<String, BTre
         for c in contexts {
             if used.insert(norm(&c.command)) {
                 text.push_str(&format!("# connected status from corpus entry {}\n", c.id));
-                text.push_str(&block(&c.command, &c.reply, c.has_final()));
+                text.push_str(&overlay_block(&c.command, &c.reply));
             }
         }
     }
@@ -157,11 +142,14 @@ fn corpus_replies_through_sim_and_info() {
 }
 
 /// One session through `ncmd up` in the lab's namespaces; `Err` says what went wrong.
-fn run_session(s: &Session) -> Result<(), String> {
+fn run_session(s: &Session, dir: &Path) -> Result<(), String> {
+    let name = s.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let overlay = dir.join(name);
+    std::fs::write(&overlay, s.overlay_text()).map_err(|e| format!("cannot write the overlay: {e}"))?;
     let mut lab = Lab::new(SimSpec {
         vendor: personality(&s.vendor),
         netns: true,
-        extra: vec!["--overlay".into(), s.file.display().to_string()],
+        extra: vec!["--overlay".into(), overlay.display().to_string()],
         ..Default::default()
     });
     let mut extra = String::from("\toption probe_interval '0'\n");
@@ -208,12 +196,15 @@ fn corpus_sessions_through_up() {
     common::require_root();
     let sessions = load_sessions(&ncmd_corpus::corpus_dir()).unwrap_or_else(|e| panic!("corpus sessions unreadable: {e}"));
     assert!(sessions.len() >= 5, "issue 11 asks for at least 5 whole sessions; the corpus has {}", sessions.len());
+    let dir = std::env::temp_dir().join(format!("ncmd-corpus-sessions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
     let mut failures = Vec::new();
     for s in &sessions {
-        if let Err(why) = run_session(s) {
+        if let Err(why) = run_session(s, &dir) {
             failures.push(format!("{}: {why}", s.file.display()));
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
     println!("corpus sessions through ncmd up: {} of {} as logged", sessions.len() - failures.len(), sessions.len());
     for f in &failures {
         println!("FAIL {f}");
