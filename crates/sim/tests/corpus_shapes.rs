@@ -312,6 +312,23 @@ async fn personalities_answer_in_the_shape_of_real_devices() {
 }
 
 #[test]
+fn every_corpus_file_is_a_valid_overlay() {
+    let dir = ncmd_corpus::corpus_dir();
+    for sub in ["replies", "sessions"] {
+        let files: Vec<_> = std::fs::read_dir(dir.join(sub))
+            .unwrap_or_else(|e| panic!("corpus/{sub}: {e}"))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        assert!(!files.is_empty(), "corpus/{sub} is empty");
+        for f in files {
+            if let Err(e) = ncmd_sim::overlay::Overlay::load(&f) {
+                panic!("{e}");
+            }
+        }
+    }
+}
+
+#[test]
 fn shapes_keep_format_and_drop_values() {
     assert_eq!(shape("+CSQ: 20,99"), shape("+CSQ: 7,0"));
     assert_ne!(shape("+CSQ:99,99"), shape("+CSQ: 99,99"));
