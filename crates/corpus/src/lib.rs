@@ -99,12 +99,22 @@ pub fn lookup<'a>(root: &'a Value, key: &str) -> Option<&'a Value> {
                     .get(name)?
                     .as_array()?
                     .iter()
-                    .find(|e| e.get(field).is_some_and(|f| f.to_string() == want))?;
+                    .find(|e| selects(e, field, want))?;
             }
             None => v = v.get(seg)?,
         }
     }
     Some(v)
+}
+
+/// The value of a `[field=VALUE]` selector: JSON when it parses (`1`), else a string.
+fn selector_value(want: &str) -> Value {
+    serde_json::from_str(want).unwrap_or_else(|_| Value::String(want.into()))
+}
+
+/// Does array element `e` match the selector `[field=want]`?
+fn selects(e: &Value, field: &str, want: &str) -> bool {
+    e.get(field) == Some(&selector_value(want))
 }
 
 /// Sets `key` in `root` (creating objects on the way); for decoders that build a status
@@ -131,10 +141,9 @@ pub fn insert(root: &mut Value, key: &str, value: Value) {
                 let arr = list.as_array_mut().expect("made an array above");
                 let pos = arr
                     .iter()
-                    .position(|e| e.get(field).is_some_and(|f| f.to_string() == want));
+                    .position(|e| selects(e, field, want));
                 let idx = pos.unwrap_or_else(|| {
-                    let key_value = serde_json::from_str(want).unwrap_or(Value::String(want.into()));
-                    arr.push(serde_json::json!({ field: key_value }));
+                    arr.push(serde_json::json!({ field: selector_value(want) }));
                     arr.len() - 1
                 });
                 v = &mut arr[idx];
