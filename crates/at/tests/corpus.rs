@@ -23,11 +23,23 @@ fn hex(v: Option<u64>) -> Value {
 
 /// `connection.ipv4`/`ipv6` of one address with its prefix, gateway and DNS servers.
 fn put_ip(out: &mut Value, addr: IpAddr, prefix: Option<u8>, gw: Option<IpAddr>, dns: &[IpAddr]) {
-    let fam = if addr.is_ipv4() { "connection.ipv4" } else { "connection.ipv6" };
+    let fam = if addr.is_ipv4() {
+        "connection.ipv4"
+    } else {
+        "connection.ipv6"
+    };
     insert(out, &format!("{fam}.address"), json!(addr.to_string()));
     insert(out, &format!("{fam}.prefix_len"), num(prefix));
-    insert(out, &format!("{fam}.gateway"), gw.map_or(Value::Null, |g| json!(g.to_string())));
-    let same: Vec<String> = dns.iter().filter(|d| d.is_ipv4() == addr.is_ipv4()).map(|d| d.to_string()).collect();
+    insert(
+        out,
+        &format!("{fam}.gateway"),
+        gw.map_or(Value::Null, |g| json!(g.to_string())),
+    );
+    let same: Vec<String> = dns
+        .iter()
+        .filter(|d| d.is_ipv4() == addr.is_ipv4())
+        .map(|d| d.to_string())
+        .collect();
     insert(out, &format!("{fam}.dns"), json!(same));
 }
 
@@ -59,7 +71,11 @@ fn decode(e: &Entry) -> Result<Value, String> {
             insert(&mut out, key, json!(v));
         }
         "AT^ICCID?" | "AT+CCID" | "AT+ICCID" | "AT+QCCID" => {
-            insert(&mut out, "sim.iccid", json!(parse::iccid(lines).ok_or("iccid found no ICCID")?));
+            insert(
+                &mut out,
+                "sim.iccid",
+                json!(parse::iccid(lines).ok_or("iccid found no ICCID")?),
+            );
         }
         "AT+CPIN?" => {
             let cme = lines.iter().find_map(|l| match ncmd_at::classify_final(l) {
@@ -82,11 +98,19 @@ fn decode(e: &Entry) -> Result<Value, String> {
             insert(&mut out, "sim.puk_attempts_left", num(c.puk_times));
         }
         "AT+CSQ" | "AT+CSQ?" => {
-            insert(&mut out, "signal.rssi_dbm", num(parse::csq(lines).map_err(err)?.rssi_dbm));
+            insert(
+                &mut out,
+                "signal.rssi_dbm",
+                num(parse::csq(lines).map_err(err)?.rssi_dbm),
+            );
         }
         "AT^HCSQ?" => {
             let h = parse::hcsq(lines).map_err(err)?;
-            let pre = if h.technology == Some(Technology::Nr5g) { "signal.nr" } else { "signal" };
+            let pre = if h.technology == Some(Technology::Nr5g) {
+                "signal.nr"
+            } else {
+                "signal"
+            };
             for (k, v) in [
                 ("rssi_dbm", h.rssi_dbm),
                 ("rsrp_dbm", h.rsrp_dbm),
@@ -107,13 +131,25 @@ fn decode(e: &Entry) -> Result<Value, String> {
         }
         "AT+COPS?" => {
             let o = parse::cops(lines).map_err(err)?;
-            insert(&mut out, "operator.name", o.name.map_or(Value::Null, |n| json!(n)));
-            insert(&mut out, "operator.mcc_mnc", o.mcc_mnc.map_or(Value::Null, |n| json!(n)));
+            insert(
+                &mut out,
+                "operator.name",
+                o.name.map_or(Value::Null, |n| json!(n)),
+            );
+            insert(
+                &mut out,
+                "operator.mcc_mnc",
+                o.mcc_mnc.map_or(Value::Null, |n| json!(n)),
+            );
             insert(&mut out, "registration.technology", tech(o.technology));
         }
         "AT+CGDCONT?" => {
             for c in parse::cgdcont(lines).map_err(err)? {
-                insert(&mut out, &format!("pdp[cid={}].pdptype", c.cid), json!(c.pdp_type));
+                insert(
+                    &mut out,
+                    &format!("pdp[cid={}].pdptype", c.cid),
+                    json!(c.pdp_type),
+                );
                 insert(&mut out, &format!("pdp[cid={}].apn", c.cid), json!(c.apn));
             }
         }
@@ -127,7 +163,11 @@ fn decode(e: &Entry) -> Result<Value, String> {
         c if c.starts_with("AT+CGPADDR") => {
             for p in parse::cgpaddr(lines).map_err(err)? {
                 for a in p.addresses {
-                    let fam = if a.is_ipv4() { "connection.ipv4" } else { "connection.ipv6" };
+                    let fam = if a.is_ipv4() {
+                        "connection.ipv4"
+                    } else {
+                        "connection.ipv6"
+                    };
                     insert(&mut out, &format!("{fam}.address"), json!(a.to_string()));
                 }
             }
@@ -135,17 +175,33 @@ fn decode(e: &Entry) -> Result<Value, String> {
         "AT^DHCP?" => {
             let d = parse::dhcp(lines).map_err(err)?;
             let dns: Vec<IpAddr> = d.dns.iter().map(|a| IpAddr::V4(*a)).collect();
-            put_ip(&mut out, IpAddr::V4(d.address), Some(d.prefix_len), d.gateway.map(IpAddr::V4), &dns);
+            put_ip(
+                &mut out,
+                IpAddr::V4(d.address),
+                Some(d.prefix_len),
+                d.gateway.map(IpAddr::V4),
+                &dns,
+            );
         }
         "AT^DHCPV6?" => {
             let d = parse::dhcpv6(lines).map_err(err)?;
             let dns: Vec<IpAddr> = d.dns.iter().map(|a| IpAddr::V6(*a)).collect();
-            put_ip(&mut out, IpAddr::V6(d.address), d.prefix_len, d.gateway.map(IpAddr::V6), &dns);
+            put_ip(
+                &mut out,
+                IpAddr::V6(d.address),
+                d.prefix_len,
+                d.gateway.map(IpAddr::V6),
+                &dns,
+            );
         }
         "AT^NDISSTATQRY?" => {
             let s = parse::ndisstat(lines).map_err(err)?;
             let up = [s.ipv4, s.ipv6].contains(&Some(parse::NdisState::Connected));
-            insert(&mut out, "connection.state", json!(if up { "connected" } else { "disconnected" }));
+            insert(
+                &mut out,
+                "connection.state",
+                json!(if up { "connected" } else { "disconnected" }),
+            );
         }
         "AT^SYSCFGEX?" => {
             let s = parse::syscfgex(lines).map_err(err)?;
@@ -156,13 +212,24 @@ fn decode(e: &Entry) -> Result<Value, String> {
                 "01" => "gsm",
                 "030201" => "preferlte",
                 "0201" => "preferumts",
-                other => return Err(format!("acquisition order {other:?} is none of ncmd's modes")),
+                other => {
+                    return Err(format!(
+                        "acquisition order {other:?} is none of ncmd's modes"
+                    ))
+                }
             };
             insert(&mut out, "mode.current", json!(mode));
         }
         "AT+CGACT?" => {
-            let active = parse::cgact(lines).map_err(err)?.iter().any(|(cid, on)| *cid == 1 && *on);
-            insert(&mut out, "connection.state", json!(if active { "connected" } else { "disconnected" }));
+            let active = parse::cgact(lines)
+                .map_err(err)?
+                .iter()
+                .any(|(cid, on)| *cid == 1 && *on);
+            insert(
+                &mut out,
+                "connection.state",
+                json!(if active { "connected" } else { "disconnected" }),
+            );
         }
         _ => return Err(format!("no parser in ncmd_at::parse for {}", e.command)),
     }
@@ -173,21 +240,39 @@ fn decode(e: &Entry) -> Result<Value, String> {
 fn corpus_replies_decode_as_the_real_modem_said() {
     let dir = ncmd_corpus::corpus_dir();
     let entries = load_replies(&dir).unwrap_or_else(|e| panic!("corpus unreadable: {e}"));
-    assert!(entries.len() >= 150, "the corpus has {} entries; issue 11 asks for at least 150", entries.len());
+    assert!(
+        entries.len() >= 150,
+        "the corpus has {} entries; issue 11 asks for at least 150",
+        entries.len()
+    );
     let mut failures = Vec::new();
     let mut by_command: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for e in &entries {
         let reasons: Vec<String> = match decode(e) {
-            Ok(got) => e.expect.iter().filter_map(|x| x.check(lookup(&got, &x.key)).err()).collect(),
+            Ok(got) => e
+                .expect
+                .iter()
+                .filter_map(|x| x.check(lookup(&got, &x.key)).err())
+                .collect(),
             Err(why) => vec![why],
         };
-        let key = e.command.split('=').next().unwrap_or_default().to_ascii_uppercase();
+        let key = e
+            .command
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
         let slot = by_command.entry(key).or_default();
         slot.1 += 1;
         if reasons.is_empty() {
             slot.0 += 1;
         } else {
-            failures.push(format!("{} {}: {}", e.locator(), e.command, reasons.join("; ")));
+            failures.push(format!(
+                "{} {}: {}",
+                e.locator(),
+                e.command,
+                reasons.join("; ")
+            ));
         }
     }
     let ok = entries.len() - failures.len();
@@ -198,5 +283,11 @@ fn corpus_replies_decode_as_the_real_modem_said() {
     for f in &failures {
         println!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "corpus: {ok} of {} decoded as expected; {} failures:\n{}", entries.len(), failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "corpus: {ok} of {} decoded as expected; {} failures:\n{}",
+        entries.len(),
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -64,11 +64,15 @@ impl Expect {
             (Expected::Exact(want), _) => Err(format!("{} = {shown}, expected {want}", self.key)),
             (Expected::Within(lo, hi), Some(got)) => match got.as_f64() {
                 Some(v) if v >= lo - 1e-9 && v <= hi + 1e-9 => Ok(()),
-                _ => Err(format!("{} = {shown}, expected within [{lo}, {hi}]", self.key)),
+                _ => Err(format!(
+                    "{} = {shown}, expected within [{lo}, {hi}]",
+                    self.key
+                )),
             },
-            (Expected::Within(lo, hi), None) => {
-                Err(format!("{} missing, expected within [{lo}, {hi}]", self.key))
-            }
+            (Expected::Within(lo, hi), None) => Err(format!(
+                "{} missing, expected within [{lo}, {hi}]",
+                self.key
+            )),
         }
     }
 }
@@ -132,16 +136,12 @@ pub fn insert(root: &mut Value, key: &str, value: Value) {
                     .trim_end_matches(']')
                     .split_once('=')
                     .unwrap_or(("cid", "0"));
-                let list = obj
-                    .entry(name)
-                    .or_insert_with(|| Value::Array(vec![]));
+                let list = obj.entry(name).or_insert_with(|| Value::Array(vec![]));
                 if !list.is_array() {
                     *list = Value::Array(vec![]);
                 }
                 let arr = list.as_array_mut().expect("made an array above");
-                let pos = arr
-                    .iter()
-                    .position(|e| selects(e, field, want));
+                let pos = arr.iter().position(|e| selects(e, field, want));
                 let idx = pos.unwrap_or_else(|| {
                     arr.push(serde_json::json!({ field: selector_value(want) }));
                     arr.len() - 1
@@ -179,14 +179,16 @@ impl Entry {
     pub fn locator(&self) -> String {
         format!(
             "{}:{} ({})",
-            self.file.file_name().map_or_else(Default::default, |f| format!(
-                "{}/{}",
-                self.file
-                    .parent()
-                    .and_then(Path::file_name)
-                    .map_or_else(Default::default, |p| p.to_string_lossy().into_owned()),
-                f.to_string_lossy()
-            )),
+            self.file
+                .file_name()
+                .map_or_else(Default::default, |f| format!(
+                    "{}/{}",
+                    self.file
+                        .parent()
+                        .and_then(Path::file_name)
+                        .map_or_else(Default::default, |p| p.to_string_lossy().into_owned()),
+                    f.to_string_lossy()
+                )),
             self.line,
             self.id
         )
@@ -199,15 +201,21 @@ impl Entry {
 
     /// Does the reply end in a final result code?
     pub fn has_final(&self) -> bool {
-        self.reply.iter().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| is_final(l))
+        self.reply
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| is_final(l))
     }
 }
 
 /// A final result code line (27.007 / V.250 and Huawei's `COMMAND NOT SUPPORT`).
 pub fn is_final(line: &str) -> bool {
     let l = line.trim();
-    matches!(l, "OK" | "ERROR" | "NO CARRIER" | "COMMAND NOT SUPPORT" | "BUSY" | "NO ANSWER")
-        || l.starts_with("+CME ERROR")
+    matches!(
+        l,
+        "OK" | "ERROR" | "NO CARRIER" | "COMMAND NOT SUPPORT" | "BUSY" | "NO ANSWER"
+    ) || l.starts_with("+CME ERROR")
         || l.starts_with("+CMS ERROR")
 }
 
@@ -258,7 +266,12 @@ pub fn overlay_block(command: &str, reply: &[String]) -> String {
             s.push_str(&format!("< {l}\n"));
         }
     }
-    if !reply.iter().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| is_final(l)) {
+    if !reply
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| is_final(l))
+    {
         s.push_str("< OK\n");
     }
     s
@@ -336,7 +349,9 @@ fn classify(raw: &str) -> Result<Line<'_>, String> {
     if let Some(r) = t.strip_prefix('<') {
         return Ok(Line::Reply(r.strip_prefix(' ').unwrap_or(r)));
     }
-    Err(format!("expected '# key: value', '> COMMAND' or '< reply', found {line:?}"))
+    Err(format!(
+        "expected '# key: value', '> COMMAND' or '< reply', found {line:?}"
+    ))
 }
 
 /// `KEY = VALUE [(derived)]`; VALUE is JSON, or `LO..HI` for a derived range.
@@ -352,9 +367,9 @@ pub fn parse_expect(text: &str) -> Result<Expect, String> {
         }
         None => false,
     };
-    let range = value.split_once("..").and_then(|(a, b)| {
-        Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?))
-    });
+    let range = value
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)));
     let value = match range {
         Some((lo, hi)) if lo <= hi => Expected::Within(lo, hi),
         Some(_) => return Err(format!("expect {text:?}: range low end above high end")),
@@ -430,7 +445,10 @@ pub fn parse_replies(path: &Path, text: &str) -> Result<Vec<Entry>, CorpusError>
                     .as_mut()
                     .ok_or_else(|| err(n, format!("'# {k}:' before any '# id:'")))?;
                 if !e.command.is_empty() {
-                    return Err(err(n, format!("'# {k}:' after the reply; start a new '# id:'")));
+                    return Err(err(
+                        n,
+                        format!("'# {k}:' after the reply; start a new '# id:'"),
+                    ));
                 }
                 match k {
                     "source" => e.source = v.to_string(),
@@ -493,7 +511,12 @@ pub fn parse_session(path: &Path, text: &str) -> Result<Session, CorpusError> {
                 outcome = Some(match v.split_once(' ') {
                     None if v == "connects" => Outcome::Connects,
                     Some(("fails", code)) => Outcome::Fails(code.trim().to_string()),
-                    _ => return Err(err(n, format!("outcome {v:?}: want 'connects' or 'fails CODE'"))),
+                    _ => {
+                        return Err(err(
+                            n,
+                            format!("outcome {v:?}: want 'connects' or 'fails CODE'"),
+                        ))
+                    }
                 })
             }
             Line::Command(c) => s.blocks.push((c.to_string(), vec![])),
@@ -527,8 +550,16 @@ mod tests {
         assert_eq!(e[0].expect[0].value, Expected::Within(-113.0, -111.0));
         assert!(e[0].expect[0].derived);
         assert!(parse_replies(Path::new("x.txt"), "# id: a\n> AT\n< OK\n").is_err());
-        assert!(parse_replies(Path::new("x.txt"), "# id: a\n# source: s\n# expect: k = 1\n> AT\n").is_err());
-        assert!(parse_replies(Path::new("x.txt"), "# id: a\n# source: s\n# expect: k = nope\n> AT\n< OK\n").is_err());
+        assert!(parse_replies(
+            Path::new("x.txt"),
+            "# id: a\n# source: s\n# expect: k = 1\n> AT\n"
+        )
+        .is_err());
+        assert!(parse_replies(
+            Path::new("x.txt"),
+            "# id: a\n# source: s\n# expect: k = nope\n> AT\n< OK\n"
+        )
+        .is_err());
     }
 
     #[test]
@@ -537,8 +568,14 @@ mod tests {
         assert_eq!(lookup(&v, "pdp[cid=3].apn"), Some(&json!("b")));
         let e = parse_expect("signal.rssi_dbm = -72").unwrap();
         assert!(e.check(lookup(&v, "signal.rssi_dbm")).is_ok());
-        assert!(parse_expect("signal.rsrp_dbm = null").unwrap().check(lookup(&v, "signal.rsrp_dbm")).is_ok());
-        assert!(parse_expect("signal.rssi_dbm = -80..-73").unwrap().check(lookup(&v, "signal.rssi_dbm")).is_err());
+        assert!(parse_expect("signal.rsrp_dbm = null")
+            .unwrap()
+            .check(lookup(&v, "signal.rsrp_dbm"))
+            .is_ok());
+        assert!(parse_expect("signal.rssi_dbm = -80..-73")
+            .unwrap()
+            .check(lookup(&v, "signal.rssi_dbm"))
+            .is_err());
         let mut built = json!({});
         insert(&mut built, "pdp[cid=3].apn", json!("b"));
         insert(&mut built, "signal.nr.rsrp_dbm", json!(-90));
@@ -555,9 +592,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.outcome, Outcome::Fails("PIN_FAILED".into()));
-        assert_eq!(s.blocks, [("AT+CPIN?".to_string(), vec!["+CPIN: SIM PIN".to_string(), "OK".to_string()])]);
+        assert_eq!(
+            s.blocks,
+            [(
+                "AT+CPIN?".to_string(),
+                vec!["+CPIN: SIM PIN".to_string(), "OK".to_string()]
+            )]
+        );
         assert_eq!(s.overlay_text(), "> AT+CPIN?\n< +CPIN: SIM PIN\n< OK\n");
-        assert_eq!(overlay_block("AT+CSQ", &["+CSQ: 1,99".into(), "".into()]), "> AT+CSQ\n< +CSQ: 1,99\n<\n< OK\n");
+        assert_eq!(
+            overlay_block("AT+CSQ", &["+CSQ: 1,99".into(), "".into()]),
+            "> AT+CSQ\n< +CSQ: 1,99\n<\n< OK\n"
+        );
         assert!(parse_session(Path::new("s"), "# vendor: h\n> AT\n< OK\n").is_err());
     }
 }

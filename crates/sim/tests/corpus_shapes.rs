@@ -50,13 +50,24 @@ fn kind(v: &str) -> String {
     if !body.is_empty() && body.chars().all(|c| c.is_ascii_digit()) {
         return "num".into();
     }
-    if body.contains('.') && body.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
-        return if body.split('.').count() >= 4 { "dotted".into() } else { "num".into() };
+    if body.contains('.')
+        && body
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return if body.split('.').count() >= 4 {
+            "dotted".into()
+        } else {
+            "num".into()
+        };
     }
     if t.contains(':') && t.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
         return "v6".into();
     }
-    let hex = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let hex = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
     if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) {
         let x = if hex.len() == t.len() { "" } else { &t[..2] };
         return format!("hex{x}-{}", letters_case(hex));
@@ -90,7 +101,11 @@ fn prefix(line: &str) -> &str {
     }
     match line.find(':') {
         Some(i) => {
-            let end = if line[i + 1..].starts_with(' ') { i + 2 } else { i + 1 };
+            let end = if line[i + 1..].starts_with(' ') {
+                i + 2
+            } else {
+                i + 1
+            };
             &line[..end]
         }
         None => line,
@@ -193,7 +208,8 @@ fn real_shapes(entries: &[Entry], files: &[&str], personality: &str) -> BTreeMap
                 continue; // the command's echo
             }
             slot.shapes.insert(shape(l.trim()));
-            slot.prefixes.insert(prefix(l.trim()).trim_end().to_ascii_uppercase());
+            slot.prefixes
+                .insert(prefix(l.trim()).trim_end().to_ascii_uppercase());
         }
         slot.sources.push(e.id.clone());
     }
@@ -202,7 +218,9 @@ fn real_shapes(entries: &[Entry], files: &[&str], personality: &str) -> BTreeMap
 }
 
 async fn command(c: &mut Client, cmd: &str) -> Option<Vec<String>> {
-    tokio::time::timeout(Duration::from_secs(3), c.command(cmd)).await.ok()
+    tokio::time::timeout(Duration::from_secs(3), c.command(cmd))
+        .await
+        .ok()
 }
 
 /// `<stat>` of a `+CREG: <n>,<stat>[,…]` query reply.
@@ -223,7 +241,9 @@ async fn bring_up(c: &mut Client, personality: &str) -> Result<(), String> {
             break;
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(format!("{personality}: not registered within 5 s (last AT+CREG? reply {reply:?})"));
+            return Err(format!(
+                "{personality}: not registered within 5 s (last AT+CREG? reply {reply:?})"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -232,7 +252,9 @@ async fn bring_up(c: &mut Client, personality: &str) -> Result<(), String> {
         .commands
         .iter()
         .filter_map(|(name, action)| match action {
-            ncmd_sim::personality::Action::Dial(style) => Some((*name, *style == ncmd_sim::personality::DialStyle::NdisDup)),
+            ncmd_sim::personality::Action::Dial(style) => {
+                Some((*name, *style == ncmd_sim::personality::DialStyle::NdisDup))
+            }
             _ => None,
         })
         .collect();
@@ -249,14 +271,19 @@ async fn bring_up(c: &mut Client, personality: &str) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn personalities_answer_in_the_shape_of_real_devices() {
-    let entries = load_replies(&ncmd_corpus::corpus_dir()).unwrap_or_else(|e| panic!("corpus unreadable: {e}"));
+    let entries = load_replies(&ncmd_corpus::corpus_dir())
+        .unwrap_or_else(|e| panic!("corpus unreadable: {e}"));
     let mut checked = 0;
     let mut failures = Vec::new();
     for &personality in ncmd_sim::vendors() {
         let real = real_shapes(&entries, vendor_files(personality), personality);
-        let sim = Simulator::start(SimOptions { vendor: personality.into(), latency_scale: 0.0, ..SimOptions::default() })
-            .await
-            .unwrap_or_else(|e| panic!("start {personality}: {e}"));
+        let sim = Simulator::start(SimOptions {
+            vendor: personality.into(),
+            latency_scale: 0.0,
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("start {personality}: {e}"));
         let mut c = Client::open(&sim.tty_path());
         if let Err(why) = bring_up(&mut c, personality).await {
             failures.push(why);
@@ -265,7 +292,9 @@ async fn personalities_answer_in_the_shape_of_real_devices() {
             let cmd = &r.command;
             checked += 1;
             let Some(reply) = command(&mut c, cmd).await else {
-                failures.push(format!("{personality} {cmd}: no final result code within 3 s"));
+                failures.push(format!(
+                    "{personality} {cmd}: no final result code within 3 s"
+                ));
                 continue;
             };
             // Lines with prefixes the real replies of this command never carry are URCs.
@@ -285,7 +314,11 @@ async fn personalities_answer_in_the_shape_of_real_devices() {
             if judged.is_empty() {
                 failures.push(format!(
                     "{personality} {cmd}: answered {reply:?}; real devices answer e.g. {:?} ({})",
-                    r.shapes.iter().next().map(String::as_str).unwrap_or_default(),
+                    r.shapes
+                        .iter()
+                        .next()
+                        .map(String::as_str)
+                        .unwrap_or_default(),
                     r.sources.first().map(String::as_str).unwrap_or_default()
                 ));
                 continue;
@@ -304,11 +337,19 @@ async fn personalities_answer_in_the_shape_of_real_devices() {
         drop(c);
         sim.shutdown().await;
     }
-    println!("corpus shapes: {} of {checked} personality replies match a real device", checked - failures.len().min(checked));
+    println!(
+        "corpus shapes: {} of {checked} personality replies match a real device",
+        checked - failures.len().min(checked)
+    );
     for f in &failures {
         println!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} personality replies do not have the shape of any real reply:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} personality replies do not have the shape of any real reply:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -332,17 +373,35 @@ fn every_corpus_file_is_a_valid_overlay() {
 fn shapes_keep_format_and_drop_values() {
     assert_eq!(shape("+CSQ: 20,99"), shape("+CSQ: 7,0"));
     assert_ne!(shape("+CSQ:99,99"), shape("+CSQ: 99,99"));
-    assert_eq!(shape("+CREG: 2,1,\"8BE3\",\"00002BAF\""), "+CREG: num,num,\"hex-upper\",\"hex-upper\"");
-    assert!(compatible(&shape("+CGCONTRDP: 1,5,\"apn\""), &shape("+CGCONTRDP: 1,5,\"\"")));
-    assert!(!compatible(&shape("+CGCONTRDP: 1,5,\"apn\""), &shape("+CGCONTRDP: 1,5,apn")));
-    assert!(compatible(&shape("+CREG: 2,1,\"0502\",\"0404736D\""), &shape("+CREG: 2,1,\"8BE3\",\"00002BAF\"")));
-    assert!(!compatible(&shape("^HCSQ: \"LTE\",1,2,3,4"), &shape("^HCSQ: LTE,1,2,3,4")));
+    assert_eq!(
+        shape("+CREG: 2,1,\"8BE3\",\"00002BAF\""),
+        "+CREG: num,num,\"hex-upper\",\"hex-upper\""
+    );
+    assert!(compatible(
+        &shape("+CGCONTRDP: 1,5,\"apn\""),
+        &shape("+CGCONTRDP: 1,5,\"\"")
+    ));
+    assert!(!compatible(
+        &shape("+CGCONTRDP: 1,5,\"apn\""),
+        &shape("+CGCONTRDP: 1,5,apn")
+    ));
+    assert!(compatible(
+        &shape("+CREG: 2,1,\"0502\",\"0404736D\""),
+        &shape("+CREG: 2,1,\"8BE3\",\"00002BAF\"")
+    ));
+    assert!(!compatible(
+        &shape("^HCSQ: \"LTE\",1,2,3,4"),
+        &shape("^HCSQ: LTE,1,2,3,4")
+    ));
     assert_eq!(kind("0xCCDB080A"), "hex0x-upper");
     assert_eq!(kind("fcffffff"), "hex-lower");
     assert_eq!(kind("LTE"), "text-upper");
     assert_eq!(kind("10.8.219.204"), "dotted");
     assert_eq!(kind("fd00:976a::9"), "v6");
-    assert_eq!(shape("System mode:   LTE              PS state:    Attached"), "<v> mode: <v> <v> state: <v>");
+    assert_eq!(
+        shape("System mode:   LTE              PS state:    Attached"),
+        "<v> mode: <v> <v> state: <v>"
+    );
     assert_eq!(shape("\"MF286R\""), "\"<v>\"");
     assert_ne!(shape("\"ZTE CORPORATION\""), shape("ZTE CORPORATION"));
 }
