@@ -59,8 +59,9 @@ fn decode(e: &Entry) -> Result<Value, String> {
     let mut out = json!({});
     let err = |x: parse::ParseError| x.to_string();
     match cmd.as_str() {
-        "AT+CGMI" | "AT+CGMM" | "AT+CGMR" | "AT+CGSN" | "AT+CIMI" => {
-            let (prefix, key) = match cmd.as_str() {
+        "AT+CGMI" | "AT+CGMM" | "AT+CGMR" | "AT+CGSN" | "AT+CIMI" | "AT+CGMI?" | "AT+CGMM?"
+        | "AT+CGMR?" | "AT+CGSN?" | "AT+CIMI?" => {
+            let (prefix, key) = match cmd.trim_end_matches('?') {
                 "AT+CGMI" => ("+CGMI", "modem.manufacturer"),
                 "AT+CGMM" => ("+CGMM", "modem.model"),
                 "AT+CGMR" => ("+CGMR", "modem.revision"),
