@@ -59,9 +59,8 @@ fn decode(e: &Entry) -> Result<Value, String> {
     let mut out = json!({});
     let err = |x: parse::ParseError| x.to_string();
     match cmd.as_str() {
-        "AT+CGMI" | "AT+CGMM" | "AT+CGMR" | "AT+CGSN" | "AT+CIMI" | "AT+CGMI?" | "AT+CGMM?"
-        | "AT+CGMR?" | "AT+CGSN?" | "AT+CIMI?" => {
-            let (prefix, key) = match cmd.trim_end_matches('?') {
+        "AT+CGMI" | "AT+CGMM" | "AT+CGMR" | "AT+CGSN" | "AT+CIMI" => {
+            let (prefix, key) = match cmd.as_str() {
                 "AT+CGMI" => ("+CGMI", "modem.manufacturer"),
                 "AT+CGMM" => ("+CGMM", "modem.model"),
                 "AT+CGMR" => ("+CGMR", "modem.revision"),
@@ -98,7 +97,7 @@ fn decode(e: &Entry) -> Result<Value, String> {
             insert(&mut out, "sim.pin_attempts_left", num(c.pin_times));
             insert(&mut out, "sim.puk_attempts_left", num(c.puk_times));
         }
-        "AT+CSQ" | "AT+CSQ?" => {
+        "AT+CSQ" => {
             insert(
                 &mut out,
                 "signal.rssi_dbm",
