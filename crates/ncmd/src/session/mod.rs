@@ -286,6 +286,11 @@ pub trait DataPath: Send {
     /// modem gives none (or the config asks for it). Returns what was applied.
     fn bring_up(&mut self, modem_ip: Option<IpConfig>) -> impl Future<Output = Result<IpConfig, String>> + Send;
     fn release(&mut self) -> impl Future<Output = ()> + Send;
+    /// The modem's facts (identity, operator, technology, signal) for whoever shows the
+    /// link (netifd's interface `data`): before `bring_up`, and after each refresh.
+    fn describe(&mut self, _status: &InterfaceStatus) -> impl Future<Output = ()> + Send {
+        async {}
+    }
     /// Wait for the next loss signal of the data interface (carrier, removal, probes).
     fn next_event(&mut self) -> impl Future<Output = LinkEvent> + Send;
     /// (rx bytes, tx bytes, probe bytes spent) for status and metrics.
@@ -326,6 +331,13 @@ pub struct Policy {
     pub backoff_max: Duration,
     /// After this long up, the recovery ladder starts again from its first rung.
     pub stable_after: Duration,
+    /// The command the user runs to try again, named in error texts (`ncmd up wwan`;
+    /// `ifup wwan` under netifd).
+    pub user_command: String,
+    /// End the session on a failure that blocks or makes the interface unavailable,
+    /// instead of waiting for a command: under netifd, which then shows the failure
+    /// (not pending) and starts a new handler on `ifup` or hotplug.
+    pub end_on_block: bool,
 }
 
 impl Default for Policy {
@@ -342,6 +354,8 @@ impl Default for Policy {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             stable_after: Duration::from_secs(120),
+            user_command: "ncmd up".into(),
+            end_on_block: false,
         }
     }
 }
@@ -586,6 +600,10 @@ impl<C: Connector> Session<C> {
                                 return;
                             }
                         }
+                        Effect::WaitDevice | Effect::Block if self.policy.end_on_block => {
+                            self.state(if f.code.effect() == Effect::Block { State::Blocked } else { State::WaitDevice });
+                            return;
+                        }
                         Effect::WaitDevice => {
                             // Unavailable until the device changes: wait for it to vanish
                             // (hotplug) or for the backoff, whichever is later for sanity.
@@ -640,6 +658,7 @@ impl<C: Connector> Session<C> {
             };
             self.link_up(&ip, path.ifname());
             self.refresh(&mut modem).await;
+            path.describe(&self.status.snapshot()).await;
             match modem.ensure_ps_only().await {
                 Ok(Setting::Written) => self.status.event("psonly", "service domain set to PS only"),
                 Ok(Setting::AlreadySet) => self.status.event("psonly", "service domain already PS only; not written"),
@@ -840,7 +859,7 @@ impl<C: Connector> Session<C> {
                 SimLock::PukRequired => {
                     return Err(Failure::new(
                         Code::PinFailed,
-                        "SIM is locked and needs its PUK; ncmd never sends a PUK. Unlock the SIM in a phone, then run ncmd up again",
+                        format!("SIM is locked and needs its PUK; ncmd never sends a PUK. Unlock the SIM in a phone, then run `{}`", self.policy.user_command),
                     ))
                 }
                 SimLock::NotInserted => return Err(Failure::new(Code::SimNotReady, "no SIM card: insert one")),
@@ -871,7 +890,7 @@ impl<C: Connector> Session<C> {
                             let left = attempts_left.map(|n| format!("{n} attempts left; ")).unwrap_or_default();
                             return Err(Failure::new(
                                 Code::PinFailed,
-                                format!("SIM PIN rejected; {left}ncmd will not retry it. Fix option pincode and run ncmd up again"),
+                                format!("SIM PIN rejected; {left}ncmd will not retry it. Fix option pincode and run `{}`", self.policy.user_command),
                             ));
                         }
                         Err(ModemError::PortGone(m)) => return Err(Failure::new(Code::NoDevice, m)),
@@ -892,7 +911,7 @@ impl<C: Connector> Session<C> {
                 if store.was_rejected(sim.iccid.as_deref()) {
                     return Err(Failure::new(
                         Code::PinFailed,
-                        "this PIN was rejected before; ncmd will not send it again. Fix option pincode and run ncmd up again",
+                        format!("this PIN was rejected before; ncmd will not send it again. Fix option pincode and run `{}`", self.policy.user_command),
                     ));
                 }
             }
@@ -974,6 +993,7 @@ impl<C: Connector> Session<C> {
             Err(ModemError::PortGone(m)) => return Err(Failure::new(Code::NoDevice, m)),
             Err(_) => None,
         };
+        path.describe(&self.status.snapshot()).await;
         let ip = timeout(self.policy.ip, path.bring_up(from_modem))
             .await
             .map_err(|_| Failure::new(Code::ConnectFailed, format!("no IP configuration within {} s", self.policy.ip.as_secs())))?

@@ -86,6 +86,9 @@ pub struct LinuxPath {
     /// The black-hole watch of the current link: a task of its own, so that a probe in
     /// flight survives the session's select (awaiting a JoinHandle is cancel-safe).
     watch_task: Option<AbortOnDrop>,
+    /// The modem's facts for netifd's interface `data`, and what netifd has now.
+    facts: serde_json::Map<String, serde_json::Value>,
+    facts_sent: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A task that ends with its owner.
@@ -112,6 +115,8 @@ impl LinuxPath {
             health,
             probe_bytes: Default::default(),
             watch_task: None,
+            facts: Default::default(),
+            facts_sent: None,
         }
     }
 
@@ -122,8 +127,12 @@ impl LinuxPath {
         self.netlink.as_ref().ok_or_else(|| "netlink unavailable".to_string())
     }
 
-    /// Waits until the carrier has been up for `linksettle` (some modems flap right
-    /// after the dial), bounded by max(30 s, 3 × linksettle).
+    /// A stable link, confirmed by events rather than by waiting: the modem has already
+    /// confirmed the session (its URC or status query); here the kernel confirms the
+    /// carrier (netlink, at once when it is up already). `linksettle` > 0 additionally
+    /// holds until the carrier has stayed up that long (modems whose carrier flaps right
+    /// after the dial); later flaps are the link watch's business. Bounded by
+    /// max(30 s, 3 × linksettle).
     async fn settle(&mut self) -> Result<(), String> {
         let settle = self.spec.linksettle;
         let limit = Duration::from_secs(30).max(settle * 3);
@@ -133,10 +142,8 @@ impl LinuxPath {
         let deadline = Instant::now() + limit;
         let mut up_since: Option<Instant> = None;
         loop {
-            if let Some(t) = up_since {
-                if t.elapsed() >= settle {
-                    return Ok(());
-                }
+            if up_since.is_some_and(|t| t.elapsed() >= settle) {
+                return Ok(());
             }
             let wake = match up_since {
                 Some(t) => (t + settle).min(deadline),
@@ -152,7 +159,7 @@ impl LinuxPath {
                 },
                 _ = tokio::time::sleep_until(wake) => {
                     if Instant::now() >= deadline {
-                        return Err(format!("no carrier on {ifname} within {} s after dialling", limit.as_secs()));
+                        return Err(format!("no carrier on {ifname} within {} s after the modem connected", limit.as_secs()));
                     }
                 }
             }
@@ -418,17 +425,15 @@ impl DataPath for LinuxPath {
             }
             nl.set_up(&ifname).await.map_err(|e| e.to_string())?;
         }
-        if !self.spec.linksettle.is_zero() {
-            self.settle().await?;
-        }
+        self.settle().await?;
         let from_modem = modem_ip.filter(|ip| ip.ipv4.is_some() || ip.ipv6.is_some());
         let ip = match (self.spec.ipconfig, from_modem) {
             (IpMode::Static, Some(ip)) | (IpMode::Auto, Some(ip)) => ip,
             (IpMode::Static, None) => return Err("option ipconfig is 'static' but the modem reported no IP configuration".into()),
-            (IpMode::Dhcp, _) | (IpMode::Auto, None) => {
+            (IpMode::Dhcp, from_modem) | (IpMode::Auto, from_modem @ None) => {
                 if let Apply::Netifd { .. } = self.apply {
                     // netifd runs its own DHCP client in the child interfaces.
-                    IpConfig::default()
+                    from_modem.unwrap_or_default()
                 } else {
                     let lease = ncmd_link::dhcp::acquire(&ifname, Duration::from_secs(20)).await.map_err(|e| e.to_string())?;
                     let ip = IpConfig {
@@ -458,7 +463,10 @@ impl DataPath for LinuxPath {
                     }
                 }
             }
-            Apply::Netifd { interface } => crate::session::datapath::netifd::link_up(&interface, &ifname, &self.spec, &ip).await?,
+            Apply::Netifd { interface } => {
+                crate::session::datapath::netifd::link_up(&interface, &ifname, &self.spec, &ip, &self.facts).await.map_err(|e| e.to_string())?;
+                self.facts_sent = Some(self.facts.clone());
+            }
             Apply::DryRun => {}
         }
         let nl = self.netlink().await?;
@@ -471,7 +479,19 @@ impl DataPath for LinuxPath {
         Ok(ip)
     }
 
+    async fn describe(&mut self, status: &crate::status::InterfaceStatus) {
+        let Apply::Netifd { interface } = &self.apply else { return };
+        self.facts = crate::session::datapath::netifd::facts(status);
+        // While up, netifd hears of changes (not on every refresh: each update is an
+        // `ifupdate` event for hotplug scripts).
+        if self.facts_sent.as_ref().is_some_and(|sent| *sent != self.facts) {
+            crate::session::datapath::netifd::describe(interface, &self.facts).await;
+            self.facts_sent = Some(self.facts.clone());
+        }
+    }
+
     async fn release(&mut self) {
+        self.facts_sent = None;
         self.events = None;
         self.watch_task = None;
         if let Some(lease) = self.lease.take() {
@@ -488,7 +508,7 @@ impl DataPath for LinuxPath {
             let _ = ncmd_link::dns::remove_resolv(path, &format!("ncmd {}", self.spec.interface));
         }
         if let Apply::Netifd { interface } = &self.apply {
-            crate::session::datapath::netifd::link_down(interface, &self.ifname).await;
+            crate::session::datapath::netifd::link_down(interface).await;
         }
     }
 
