@@ -2,8 +2,7 @@
 //! read-only; `NETIFD_HARNESS` overrides) builds OpenWrt's netifd, ubusd and uci into
 //! `target/netifd-harness` and runs the `ncm` proto handler against `ncmd sim` in network
 //! and mount namespaces of its own; `scripts/netifd-case` adds procd's hotplug and faults
-//! the harness cannot inject. Each test is one case with its own TAG, so cargo runs them
-//! in parallel. Needs root and the packages of `.ci/install-deps.sh`; fails loudly
+//! the harness cannot inject. Each case has its own TAG; all run at the same time. Needs root and the packages of `.ci/install-deps.sh`; fails loudly
 //! without them. Probes and pings go only to the simulator's hosts (the harness adds
 //! `probe_hosts` for ncmd).
 
@@ -12,7 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 use serde_json::Value;
 
@@ -100,9 +99,50 @@ impl Case {
     }
 }
 
+/// Every case of this file: (tag, handler, environment).
+const CASES: &[(&str, &str, &[(&str, &str)])] = &[
+    ("t-ncmd-urc", "ncmd", &[("FAULT", "drop-urc"), ("UP_TIMEOUT", "40")]),
+    ("t-ncmd-silent", "ncmd", &[("FAULT", "drop-silent"), ("UP_TIMEOUT", "40")]),
+    ("t-ncmd-badpin", "ncmd", &[("SIM_PIN", "1234"), ("CFG_PIN", "1111"), ("UP_TIMEOUT", "25")]),
+    (
+        "t-ncmd-puk",
+        "ncmd",
+        &[("SIM_FAULT", "puk-required"), ("CFG_PIN", "1234"), ("EXPECT", "no-up"), ("EXPECT_ERROR", "PIN_FAILED"), ("UP_TIMEOUT", "20")],
+    ),
+    ("t-ncmd-unplug", "ncmd", &[("FAULT", "unplug"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]),
+    ("t-ncmd-reset", "ncmd", &[("FAULT", "reset"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]),
+    // The comparison: the same configuration, no fault (comgt-ncm would not recover).
+    ("t-cmp-comgt", "comgt", &[("FAULT", "none"), ("UP_TIMEOUT", "40")]),
+    ("t-cmp-ncmd", "ncmd", &[("FAULT", "none"), ("UP_TIMEOUT", "40")]),
+];
+
+/// A finished case by tag. All cases run at the same time, the first time a test asks
+/// for one: they mostly wait (the comgt-ncm one about 80 s), and cargo runs only as many
+/// tests at once as there are cores.
+fn case(tag: &str) -> &'static Case {
+    static ALL: OnceLock<BTreeMap<&'static str, Result<Case, String>>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        build();
+        std::thread::scope(|s| {
+            let runs: Vec<_> = CASES.iter().map(|(tag, handler, env)| (*tag, s.spawn(move || Case::run(handler, tag, env)))).collect();
+            runs.into_iter()
+                .map(|(tag, h)| {
+                    let r = h.join().map_err(|p| p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default());
+                    (tag, r)
+                })
+                .collect()
+        })
+    });
+    match all.get(tag) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => panic!("case {tag} did not run: {e}"),
+        None => panic!("no case {tag} in CASES"),
+    }
+}
+
 #[test]
 fn ifup_ping_drop_urc_recovers_and_ifdown_cleans_up() {
-    let c = Case::run("ncmd", "t-ncmd-urc", &[("FAULT", "drop-urc"), ("UP_TIMEOUT", "40")]);
+    let c = case("t-ncmd-urc");
     for check in ["up", "data", "recovery", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
@@ -125,7 +165,7 @@ fn ifup_ping_drop_urc_recovers_and_ifdown_cleans_up() {
 
 #[test]
 fn drop_silent_recovers() {
-    let c = Case::run("ncmd", "t-ncmd-silent", &[("FAULT", "drop-silent"), ("UP_TIMEOUT", "40")]);
+    let c = case("t-ncmd-silent");
     for check in ["up", "data", "recovery", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
@@ -143,7 +183,7 @@ fn assert_blocked(c: &Case, code: &str) {
 
 #[test]
 fn wrong_pin_is_sent_once_and_blocks() {
-    let c = Case::run("ncmd", "t-ncmd-badpin", &[("SIM_PIN", "1234"), ("CFG_PIN", "1111"), ("UP_TIMEOUT", "25")]);
+    let c = case("t-ncmd-badpin");
     for check in ["no-up", "error", "no-data", "sim-pin", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
@@ -155,11 +195,7 @@ fn wrong_pin_is_sent_once_and_blocks() {
 
 #[test]
 fn puk_locked_sim_blocks_without_sending_anything() {
-    let c = Case::run(
-        "ncmd",
-        "t-ncmd-puk",
-        &[("SIM_FAULT", "puk-required"), ("CFG_PIN", "1234"), ("EXPECT", "no-up"), ("EXPECT_ERROR", "PIN_FAILED"), ("UP_TIMEOUT", "20")],
-    );
+    let c = case("t-ncmd-puk");
     for check in ["no-up", "error", "no-data", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
@@ -170,7 +206,7 @@ fn puk_locked_sim_blocks_without_sending_anything() {
 
 #[test]
 fn unplug_and_replug_return_through_hotplug() {
-    let c = Case::run("ncmd", "t-ncmd-unplug", &[("FAULT", "unplug"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]);
+    let c = case("t-ncmd-unplug");
     for check in ["up", "data", "recovery", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
@@ -180,7 +216,7 @@ fn unplug_and_replug_return_through_hotplug() {
 
 #[test]
 fn modem_reset_returns_through_hotplug() {
-    let c = Case::run("ncmd", "t-ncmd-reset", &[("FAULT", "reset"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]);
+    let c = case("t-ncmd-reset");
     for check in ["up", "data", "recovery", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
@@ -223,15 +259,11 @@ fn interfaces(c: &Case, file: &str) -> BTreeMap<String, Value> {
 
 #[test]
 fn dump_matches_comgt_ncm_field_by_field() {
-    let (comgt, ncmd) = std::thread::scope(|s| {
-        let comgt = s.spawn(|| Case::run("comgt", "t-cmp-comgt", &[("FAULT", "none"), ("UP_TIMEOUT", "40")]));
-        let ncmd = s.spawn(|| Case::run("ncmd", "t-cmp-ncmd", &[("FAULT", "none"), ("UP_TIMEOUT", "40")]));
-        (comgt.join().expect("comgt case"), ncmd.join().expect("ncmd case"))
-    });
-    for c in [&comgt, &ncmd] {
+    let (comgt, ncmd) = (case("t-cmp-comgt"), case("t-cmp-ncmd"));
+    for c in [comgt, ncmd] {
         c.assert_pass("data");
     }
-    let (a, b) = (interfaces(&comgt, "dump-up.json"), interfaces(&ncmd, "dump-up.json"));
+    let (a, b) = (interfaces(comgt, "dump-up.json"), interfaces(ncmd, "dump-up.json"));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "interface names differ");
     let mut diffs = Vec::new();
     for (name, ca) in &a {
