@@ -238,6 +238,8 @@ pub enum ModemEvent {
     Connected,
     /// Network-side disconnect (`^NDISSTAT: 0`, `+CGEV: NW DEACT`, `NO CARRIER`).
     Disconnected(String),
+    /// Registered on the packet network (`+CEREG`/`+CGREG` home or roaming).
+    Registered,
     RegistrationLost,
     SimRemoved,
     PortGone,
@@ -953,7 +955,13 @@ impl<C: Connector> Session<C> {
                     format!("not registered on the packet network after {} s: check coverage, antenna and mode", self.policy.register.as_secs()),
                 ));
             }
-            sleep(self.policy.poll).await;
+            tokio::select! {
+                _ = sleep(self.policy.poll) => {}
+                // The modem's registration URC asks again at once instead of a poll later.
+                ev = modem.next_event() => if ev == ModemEvent::PortGone {
+                    return Err(Failure::new(Code::NoDevice, "the modem's port vanished while registering"));
+                },
+            }
         }
 
         self.state(State::Dial);
@@ -1017,7 +1025,7 @@ impl<C: Connector> Session<C> {
                     ModemEvent::PortGone => return Ended::Lost(Loss::PortGone),
                     ModemEvent::SimRemoved => return Ended::Lost(Loss::SimRemoved),
                     ModemEvent::RegistrationLost => return Ended::Lost(Loss::RegistrationLost),
-                    ModemEvent::Connected => {}
+                    ModemEvent::Connected | ModemEvent::Registered => {}
                 },
                 ev = path.next_event() => match ev {
                     LinkEvent::CarrierDown => return Ended::Lost(Loss::CarrierLost),

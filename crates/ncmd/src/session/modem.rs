@@ -117,9 +117,11 @@ impl AtModem {
         }
         if upper.starts_with("+CEREG:") || upper.starts_with("+CGREG:") {
             if let Ok(reg) = parse::creg(line) {
-                if !matches!(reg.stat, parse::RegStatus::Home | parse::RegStatus::Roaming) {
-                    return Some(ModemEvent::RegistrationLost);
-                }
+                return Some(if matches!(reg.stat, parse::RegStatus::Home | parse::RegStatus::Roaming) {
+                    ModemEvent::Registered
+                } else {
+                    ModemEvent::RegistrationLost
+                });
             }
         }
         if upper.starts_with("^SIMST: 255") || upper.starts_with("+CPIN: NOT INSERTED") || upper.starts_with("+SIMCARD: NOT AVAILABLE") {
