@@ -263,24 +263,36 @@ fn dump_matches_comgt_ncm_field_by_field() {
     for c in [comgt, ncmd] {
         c.assert_pass("data");
     }
-    let (a, b) = (interfaces(comgt, "dump-up.json"), interfaces(ncmd, "dump-up.json"));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "interface names differ");
+    // Before ifup, up, and after ifdown (the children gone, the parent down).
     let mut diffs = Vec::new();
-    for (name, ca) in &a {
-        let cb = &b[name];
-        let fields: std::collections::BTreeSet<&String> = ca.as_object().into_iter().flatten().chain(cb.as_object().into_iter().flatten()).map(|(k, _)| k).collect();
-        for f in fields {
-            let (x, y) = (&ca[f.as_str()], &cb[f.as_str()]);
-            if x == y {
-                continue;
+    for file in ["dump-before.json", "dump-up.json", "dump-down.json"] {
+        let (a, b) = (interfaces(comgt, file), interfaces(ncmd, file));
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{file}: interface names differ");
+        for (name, ca) in &a {
+            let cb = &b[name];
+            let fields: std::collections::BTreeSet<&String> =
+                ca.as_object().into_iter().flatten().chain(cb.as_object().into_iter().flatten()).map(|(k, _)| k).collect();
+            for f in fields {
+                let (x, y) = (&ca[f.as_str()], &cb[f.as_str()]);
+                if x == y {
+                    continue;
+                }
+                // Documented (README, "OpenWrt"): ncmd's `data` holds more of the modem's
+                // facts; every key comgt-ncm sets has the same value.
+                if f == "data" && x.as_object().is_some_and(|xo| xo.iter().all(|(k, v)| &y[k.as_str()] == v)) {
+                    continue;
+                }
+                diffs.push(format!("{file} {name}.{f}: comgt-ncm {x} / ncmd {y}"));
             }
-            // Documented (README, "OpenWrt"): ncmd's `data` holds more of the modem's
-            // facts; every key comgt-ncm sets has the same value.
-            if f == "data" && x.as_object().is_some_and(|xo| xo.iter().all(|(k, v)| &y[k.as_str()] == v)) {
-                continue;
-            }
-            diffs.push(format!("{name}.{f}: comgt-ncm {x} / ncmd {y}"));
         }
     }
     assert!(diffs.is_empty(), "dumps differ beyond the documented differences:\n{}", diffs.join("\n"));
+    // The comparison is not empty: both put the address, the route with its source and
+    // the DNS server on wwan_4.
+    let up = interfaces(ncmd, "dump-up.json");
+    let child = &up["wwan_4"];
+    assert_eq!(child["ipv4-address"][0]["address"], "<modem-ipv4>", "{child:#}");
+    assert_eq!(child["route"][0]["nexthop"], "<gateway>", "{child:#}");
+    assert_eq!(child["route"][0]["source"], "<modem-ipv4>/32", "{child:#}");
+    assert_eq!(child["dns-server"][0], "<gateway>", "{child:#}");
 }
