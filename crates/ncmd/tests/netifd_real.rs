@@ -109,6 +109,7 @@ const CASES: &[(&str, &str, &[(&str, &str)])] = &[
         "ncmd",
         &[("SIM_FAULT", "puk-required"), ("CFG_PIN", "1234"), ("EXPECT", "no-up"), ("EXPECT_ERROR", "PIN_FAILED"), ("UP_TIMEOUT", "20")],
     ),
+    ("t-ncmd-fixpin", "ncmd", &[("SIM_PIN", "1234"), ("CFG_PIN", "1111"), ("EXPECT", "up"), ("FIX_PIN", "1234"), ("FAULT", "none"), ("UP_TIMEOUT", "40")]),
     ("t-ncmd-unplug", "ncmd", &[("FAULT", "unplug"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]),
     ("t-ncmd-reset", "ncmd", &[("FAULT", "reset"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]),
     // The comparison: the same configuration, no fault (comgt-ncm would not recover).
@@ -194,6 +195,19 @@ fn wrong_pin_is_sent_once_and_blocks() {
 }
 
 #[test]
+fn ifup_after_fixing_the_pin_works_at_once() {
+    let c = case("t-ncmd-fixpin");
+    for check in ["up", "data", "ifdown", "verdict"] {
+        c.assert_pass(check);
+    }
+    // Blocked first (the wrapper fixed the config only then), then up with the new PIN:
+    // the wrong PIN once, the right one once.
+    let blocked = c.json("status-blocked.json");
+    assert_eq!((blocked["pending"].clone(), blocked["autostart"].clone()), (Value::Bool(false), Value::Bool(false)), "{blocked:#}");
+    assert_eq!(c.json("simstats-down.json")["pin_attempts"], 2);
+}
+
+#[test]
 fn puk_locked_sim_blocks_without_sending_anything() {
     let c = case("t-ncmd-puk");
     for check in ["no-up", "error", "no-data", "ifdown", "verdict"] {
@@ -210,7 +224,7 @@ fn unplug_and_replug_return_through_hotplug() {
     for check in ["up", "data", "recovery", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
-    let hotplug = std::fs::read_to_string(c.dir.join("hotplug.log")).unwrap_or_default();
+    let hotplug = std::fs::read_to_string(c.dir.join("wrapper.log")).unwrap_or_default();
     assert!(hotplug.contains("hotplug tty add done (status 0)"), "the hotplug script did not run on replug:\n{hotplug}");
 }
 
