@@ -99,8 +99,11 @@ impl Case {
     }
 }
 
+/// Environment variables of one case.
+type Env = &'static [(&'static str, &'static str)];
+
 /// Every case of this file: (tag, handler, environment).
-const CASES: &[(&str, &str, &[(&str, &str)])] = &[
+const CASES: &[(&str, &str, Env)] = &[
     ("t-ncmd-urc", "ncmd", &[("FAULT", "drop-urc"), ("UP_TIMEOUT", "40")]),
     ("t-ncmd-silent", "ncmd", &[("FAULT", "drop-silent"), ("UP_TIMEOUT", "40")]),
     ("t-ncmd-badpin", "ncmd", &[("SIM_PIN", "1234"), ("CFG_PIN", "1111"), ("UP_TIMEOUT", "25")]),
@@ -188,7 +191,7 @@ fn wrong_pin_is_sent_once_and_blocks() {
     for check in ["no-up", "error", "no-data", "sim-pin", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
-    assert_blocked(&c, "PIN_FAILED");
+    assert_blocked(c, "PIN_FAILED");
     let stats = c.json("simstats-down.json");
     assert_eq!(stats["pin_attempts"], 1, "the PIN must be sent exactly once: {stats}");
     assert!(c.netifd_log().contains("ifup wwan"), "the error text should name `ifup wwan`:\n{}", c.netifd_log());
@@ -213,7 +216,7 @@ fn puk_locked_sim_blocks_without_sending_anything() {
     for check in ["no-up", "error", "no-data", "ifdown", "verdict"] {
         c.assert_pass(check);
     }
-    assert_blocked(&c, "PIN_FAILED");
+    assert_blocked(c, "PIN_FAILED");
     let stats = c.json("simstats-down.json");
     assert_eq!(stats["pin_attempts"], 0, "nothing may be sent to a PUK-locked SIM: {stats}");
 }
