@@ -114,6 +114,8 @@ const CASES: &[(&str, &str, Env)] = &[
     ),
     ("t-ncmd-fixpin", "ncmd", &[("SIM_PIN", "1234"), ("CFG_PIN", "1111"), ("EXPECT", "up"), ("FIX_PIN", "1234"), ("FAULT", "none"), ("UP_TIMEOUT", "40")]),
     ("t-ncmd-unplug", "ncmd", &[("FAULT", "unplug"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]),
+    // The same unplug without procd's hotplug: shows that hotplug is what brings it back.
+    ("t-ncmd-unplug-nohp", "ncmd", &[("FAULT", "unplug"), ("UP_TIMEOUT", "15")]),
     ("t-ncmd-reset", "ncmd", &[("FAULT", "reset"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]),
     // The comparison: the same configuration, no fault (comgt-ncm would not recover).
     ("t-cmp-comgt", "comgt", &[("FAULT", "none"), ("UP_TIMEOUT", "40")]),
@@ -229,6 +231,19 @@ fn unplug_and_replug_return_through_hotplug() {
     }
     let hotplug = std::fs::read_to_string(c.dir.join("wrapper.log")).unwrap_or_default();
     assert!(hotplug.contains("hotplug tty add done (status 0)"), "the hotplug script did not run on replug:\n{hotplug}");
+}
+
+#[test]
+fn without_hotplug_an_unplugged_modem_stays_unavailable_with_no_device() {
+    let c = case("t-ncmd-unplug-nohp");
+    for check in ["up", "data", "ifdown"] {
+        c.assert_pass(check);
+    }
+    let (verdict, detail) = &c.results["recovery"];
+    assert_eq!(verdict, "FAIL", "came back although no hotplug event said the port is back: {detail}");
+    let st = c.json("status-fault.json");
+    assert_eq!((st["up"].clone(), st["available"].clone(), st["pending"].clone()), (Value::Bool(false), Value::Bool(false), Value::Bool(false)), "{st:#}");
+    assert_eq!(st["errors"][0]["code"], "NO_DEVICE", "{st:#}");
 }
 
 #[test]

@@ -336,9 +336,9 @@ pub struct Policy {
     /// The command the user runs to try again, named in error texts (`ncmd up wwan`;
     /// `ifup wwan` under netifd).
     pub user_command: String,
-    /// End the session on a failure that blocks or makes the interface unavailable,
-    /// instead of waiting for a command: under netifd, which then shows the failure
-    /// (not pending) and starts a new handler on `ifup` or hotplug.
+    /// End the session on a failure that blocks or makes the interface unavailable, and
+    /// when the port vanishes, instead of waiting: under netifd, which then shows the
+    /// failure (not pending) and starts a new handler on `ifup` or hotplug.
     pub end_on_block: bool,
 }
 
@@ -570,6 +570,14 @@ impl<C: Connector> Session<C> {
             let outcome = self.connect_and_supervise(&mut rung).await;
             match outcome {
                 Ok(Ended::Down) => return,
+                // Under netifd a vanished port makes the interface unavailable, as with
+                // comgt-ncm; hotplug makes it available again when the port is back, and
+                // netifd starts a new handler.
+                Ok(Ended::Lost(Loss::PortGone)) if self.policy.end_on_block => {
+                    self.status.fail(&Failure::new(Code::NoDevice, "the modem's port vanished; the interface comes back when hotplug sees the port again"));
+                    self.state(State::WaitDevice);
+                    return;
+                }
                 // Connect again from the start; the rung taken is in `rung`.
                 Ok(Ended::Lost(_)) => {
                     // It was up: the next failures start from the shortest wait again.

@@ -264,6 +264,20 @@ async fn port_removed_while_up_is_a_loss_and_followed() {
     h.task.abort();
 }
 
+/// Under netifd the session ends with NO_DEVICE when the port vanishes: the interface
+/// is unavailable until hotplug sees the port again.
+#[tokio::test(start_paused = true)]
+async fn under_netifd_a_vanished_port_ends_the_session_with_no_device() {
+    let policy = Policy { user_command: "ifup wwan".into(), end_on_block: true, ..Policy::default() };
+    let h = start_with(Arc::new(Fake::default()), None, 1, policy);
+    wait_state(&h.status, State::Up).await;
+    h.gone.notify_one();
+    tokio::time::timeout(Duration::from_secs(60), h.task).await.expect("the session ends by itself").expect("no panic");
+    let s = h.status.snapshot();
+    assert_eq!((s.state.as_str(), s.last_error_code.as_deref()), ("wait-device", Some("NO_DEVICE")));
+    assert_eq!(h.f.dials.load(Ordering::SeqCst), 1, "no dial after the port vanished");
+}
+
 #[tokio::test(start_paused = true)]
 async fn network_drop_urc_redials_at_once() {
     let h = start(Arc::new(Fake::default()), None, 1);
