@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use ncmd_at::{parse, AtChannel, AtError, CmeKind, Urc};
 use ncmd_config::Spec;
+use ncmd_link::ipcheck::{Proposal, Source};
 use ncmd_profile::{Var, Vars, VendorProfile};
 use tokio::sync::broadcast;
 
-use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
-use crate::session::query::{fill_mode, ipv4_from_reply, ipv6_from_reply, profiles};
+use crate::session::{Failure, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
+use crate::session::query::{fill_mode, profiles, proposed_v4, proposed_v6};
 use crate::status::{InterfaceStatus, ModemStatus};
 
 
@@ -321,21 +322,21 @@ impl Modem for AtModem {
         Ok(if profile.connected_pattern.is_some() { Some(false) } else { None })
     }
 
-    async fn ip_config(&mut self) -> Result<Option<IpConfig>, ModemError> {
+    async fn ip_config(&mut self) -> Result<Option<Proposal>, ModemError> {
         let profile = self.profile()?.clone();
-        let mut ip = IpConfig::default();
+        let mut ip = Proposal { from: Source::Modem, ipv4: None, ipv6: None, mtu: None };
         if self.spec.pdptype.has_ipv4() {
             if let Some(q) = &profile.ip_query {
                 let r = self.send(q, CMD_TIMEOUT).await;
                 if let Err(ModemError::PortGone(m)) = r {
                     return Err(ModemError::PortGone(m));
                 }
-                ip.ipv4 = r.ok().and_then(|r| ipv4_from_reply(&r, self.spec.profile));
+                ip.ipv4 = r.ok().and_then(|r| proposed_v4(&r, self.spec.profile));
             }
         }
         if self.spec.pdptype.has_ipv6() {
             if let Some(q) = &profile.ipv6_query {
-                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| ipv6_from_reply(&r));
+                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| proposed_v6(&r));
             }
         }
         Ok((ip.ipv4.is_some() || ip.ipv6.is_some()).then_some(ip))
