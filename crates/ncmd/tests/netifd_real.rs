@@ -117,6 +117,7 @@ const CASES: &[(&str, &str, Env)] = &[
     // The same unplug without procd's hotplug: shows that hotplug is what brings it back.
     ("t-ncmd-unplug-nohp", "ncmd", &[("FAULT", "unplug"), ("UP_TIMEOUT", "15")]),
     ("t-ncmd-reset", "ncmd", &[("FAULT", "reset"), ("HOTPLUG", "1"), ("UP_TIMEOUT", "40")]),
+    ("t-ncmd-static", "ncmd", &[("FAULT", "drop-urc"), ("UP_TIMEOUT", "40"), ("EXTRA_UCI", "option ipconfig 'static'")]),
     // The comparison: the same configuration, no fault (comgt-ncm would not recover).
     ("t-cmp-comgt", "comgt", &[("FAULT", "none"), ("UP_TIMEOUT", "40")]),
     ("t-cmp-ncmd", "ncmd", &[("FAULT", "none"), ("UP_TIMEOUT", "40")]),
@@ -167,6 +168,22 @@ fn ifup_ping_drop_urc_recovers_and_ifdown_cleans_up() {
     for key in ["model", "operator", "technology", "signal"] {
         assert!(data.get(key).is_some(), "data.{key} missing: {st:#}");
     }
+}
+
+/// The documented option: `static` children with the modem's address, no DHCP client.
+#[test]
+fn ipconfig_static_gives_static_children_with_the_modems_address() {
+    let c = case("t-ncmd-static");
+    for check in ["up", "data", "recovery", "ifdown", "verdict"] {
+        c.assert_pass(check);
+    }
+    let up = interfaces(c, "dump-up.json");
+    let child = &up["wwan_4"];
+    assert_eq!(child["proto"], "static", "{child:#}");
+    assert_eq!(child["ipv4-address"][0]["address"], "<modem-ipv4>", "{child:#}");
+    assert_eq!(child["route"][0]["nexthop"], "<gateway>", "{child:#}");
+    assert_eq!(child["dns-server"][0], "<gateway>", "{child:#}");
+    assert!(!c.netifd_log().contains("udhcpc"), "a DHCP client ran:\n{}", c.netifd_log());
 }
 
 #[test]

@@ -110,7 +110,9 @@ pub fn children(interface: &str, spec: &Spec, ip: &IpConfig, zone: Option<&str>)
     if matches!(spec.pdptype, PdpType::Ip | PdpType::Ipv4v6) {
         let mut c = base(format!("{interface}_4"));
         match (&ip.ipv4, statics) {
-            (Some(v4), true) => static_v4(&mut c, v4, spec.peerdns),
+            // netifd's static proto cannot add the on-link route a gateway outside the
+            // prefix needs (a point-to-point address): that one stays with DHCP.
+            (Some(v4), true) if !needs_onlink(v4) => static_v4(&mut c, v4, spec.peerdns),
             (v4, _) => {
                 c["proto"] = json!("dhcp");
                 if let (Some(v4), IpMode::Auto) = (v4, spec.ipconfig) {
@@ -153,6 +155,13 @@ pub fn children(interface: &str, spec: &Spec, ip: &IpConfig, zone: Option<&str>)
         out.push(c);
     }
     out
+}
+
+fn needs_onlink(v4: &IpInfo) -> bool {
+    match (v4.address.parse(), v4.gateway.as_deref().map(str::parse)) {
+        (Ok(a), Some(Ok(g))) => ncmd_link::netlink::gateway_needs_onlink(a, v4.prefix_len, g),
+        _ => false,
+    }
 }
 
 fn static_v4(c: &mut Value, v4: &IpInfo, peerdns: bool) {
@@ -273,6 +282,11 @@ mod tests {
         // Without an address from the modem, even `static` falls back to DHCP children.
         let none = children("wwan", &spec(json!({ "ipconfig": "static" })), &IpConfig::default(), None);
         assert_eq!(none[0]["proto"], "dhcp");
+        // A point-to-point address (gateway outside the prefix) stays with DHCP too.
+        let mut p2p = modem_ip();
+        p2p.ipv4 = Some(IpInfo { address: "10.64.0.2".into(), prefix_len: 32, gateway: Some("10.9.0.1".into()), dns: vec![] });
+        let c = children("wwan", &spec(json!({ "ipconfig": "static" })), &p2p, None);
+        assert_eq!((c[0]["proto"].clone(), c[0]["ipaddr"].clone()), (json!("dhcp"), Value::Null));
     }
 
     #[test]
