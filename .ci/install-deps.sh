@@ -2,10 +2,14 @@
 # System packages the tests need (Debian 12, run as root; idempotent, non-interactive).
 # ncmd-link system tests and the simulator's data link: network namespaces and veth
 # pairs (iproute2), a DHCP server on the simulated link (dnsmasq), ping; the status
-# page's browser test drives Debian's headless Chromium through chromedriver.
+# page's browser test drives Debian's headless Chromium through chromedriver. The tests
+# under the real netifd (crates/ncmd/tests/netifd_real.rs) build OpenWrt's netifd, ubus
+# and uci with the netifd harness (../shared/netifd-harness, its README's list) and run
+# comgt-ncm with Debian's comgt beside ncmd.
 set -euo pipefail
 
-packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver)
+packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver
+    build-essential cmake pkg-config libjson-c-dev util-linux socat busybox comgt)
 
 missing=()
 for p in "${packages[@]}"; do

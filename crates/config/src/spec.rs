@@ -65,9 +65,11 @@ pub enum PdpType {
 #[serde(rename_all = "lowercase")]
 pub enum IpConfig {
     /// Use the addresses the modem reports (vendor `ip_query`) when the profile has a way
-    /// to read them, otherwise run DHCP on the data interface. The default.
+    /// to read them, otherwise run DHCP on the data interface. The default. Under netifd:
+    /// comgt-ncm's DHCP children, the IPv4 one asking for the address the modem reported.
     Auto,
-    /// Only the addresses the modem reports; fail if it cannot report them.
+    /// Only the addresses the modem reports; fail if it cannot report them. Under netifd:
+    /// `static` children, no DHCP client.
     Static,
     /// Always a DHCP client on the data interface (what comgt-ncm does).
     Dhcp,
@@ -225,7 +227,9 @@ pub struct Spec {
     /// `backoff_max` (ncmd, s, default 300, at least 1): longest wait between reconnects.
     #[serde(serialize_with = "secs")]
     pub backoff_max: Duration,
-    /// `linksettle` (s, default 3): carrier must stay up this long after dialling; 0 = no wait.
+    /// `linksettle` (s, default 0): after the modem confirmed the session and the kernel
+    /// the carrier, hold until the carrier has stayed up this long (modems whose carrier
+    /// flaps right after the dial); 0 = no hold, the two events are enough.
     #[serde(serialize_with = "secs")]
     pub linksettle: Duration,
     /// `attachwait` (s, default 60): how long to wait for packet attach before dialling;
@@ -291,7 +295,7 @@ impl Spec {
             watch_interval: r.seconds("watch_interval", 15, 0)?,
             psonly: r.boolean("psonly")?.unwrap_or(false),
             backoff_max: r.seconds("backoff_max", 300, 1)?,
-            linksettle: r.seconds("linksettle", 3, 0)?,
+            linksettle: r.seconds("linksettle", 0, 0)?,
             attachwait: r.seconds("attachwait", 60, 0)?,
             interface,
         })

@@ -109,7 +109,7 @@ fn realistic_file_lists_ncm_interfaces_and_keeps_errors_apart() {
     assert_eq!(wwan.watch_interval, Duration::from_secs(15));
     assert!(!wwan.psonly);
     assert_eq!(wwan.backoff_max, Duration::from_secs(300));
-    assert_eq!(wwan.linksettle, Duration::from_secs(3));
+    assert_eq!(wwan.linksettle, Duration::ZERO);
     assert_eq!(wwan.attachwait, Duration::from_secs(60));
     assert_eq!(wwan.delay, Duration::ZERO);
 

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     };
     // The demo and the bench print their own story; logs only when asked for.
     let quiet = matches!(cli.command, Cmd::Demo(_) | Cmd::Bench(_));
-    init_logging(cli.verbose, quiet);
+    init_logging(cli.verbose, quiet, supervised(&cli.command));
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -48,7 +48,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+/// Whether a supervisor records our stderr with its own timestamps and source: netifd
+/// (the proto task: "netifd: wwan (pid): ..." in logread), procd (PID 1 on OpenWrt,
+/// stderr to logd) or systemd's journal.
+fn supervised(command: &Cmd) -> bool {
+    use std::io::IsTerminal as _;
+    if matches!(command, Cmd::Netifd(_)) || std::env::var_os("JOURNAL_STREAM").is_some() {
+        return true;
+    }
+    !std::io::stderr().is_terminal() && std::os::unix::process::parent_id() == 1 && std::path::Path::new("/sbin/procd").exists()
+}
+
+fn init_logging(verbose: u8, quiet: bool, supervised: bool) {
     let default = match verbose {
         0 if quiet => "error",
         0 => "warn,ncmd=info",
@@ -56,6 +67,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         _ => "debug",
     };
     // `Targets` ("warn,ncmd=debug") rather than EnvFilter: no regex engine in the binary.
+    use std::io::IsTerminal as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter: tracing_subscriber::filter::Targets = match std::env::var("NCMD_LOG").ok().map(|s| s.parse()) {
@@ -66,10 +78,40 @@ fn init_logging(verbose: u8, quiet: bool) {
         }
         None => default.parse().unwrap_or_default(),
     };
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
-        .with(filter)
-        .init();
+    // Colours only for a terminal; a log file or syslog would show the escape codes.
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(std::io::stderr().is_terminal());
+    if supervised {
+        tracing_subscriber::registry().with(layer.event_format(SyslogLine)).with(filter).init();
+    } else {
+        tracing_subscriber::registry().with(layer).with(filter).init();
+    }
+}
+
+/// One log line for a supervisor's log (logread, the journal): no timestamp of our own,
+/// and a level word only where it matters ("warning: ", "error: ", "debug: "); normal
+/// progress reads as comgt-ncm's did ("sending -> AT...").
+struct SyslogLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for SyslogLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut w: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        match *event.metadata().level() {
+            tracing::Level::ERROR => w.write_str("error: ")?,
+            tracing::Level::WARN => w.write_str("warning: ")?,
+            tracing::Level::INFO => {}
+            _ => w.write_str("debug: ")?,
+        }
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
 }
 
 /// The error at the edge: one readable line.

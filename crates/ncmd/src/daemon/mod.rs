@@ -134,9 +134,10 @@ impl Daemon {
     }
 }
 
-/// Turns a Spec into the session's time policy.
-pub fn policy_for(spec: &Spec) -> Policy {
-    let mut p = Policy { delay: spec.delay, backoff_max: spec.backoff_max, ..Policy::default() };
+/// Turns a Spec into the session's time policy; `netifd`: run as netifd's proto task.
+pub fn policy_for(spec: &Spec, netifd: bool) -> Policy {
+    let user_command = if netifd { format!("ifup {}", spec.interface()) } else { format!("ncmd up {}", spec.interface()) };
+    let mut p = Policy { delay: spec.delay, backoff_max: spec.backoff_max, user_command, end_on_block: netifd, ..Policy::default() };
     if !spec.attachwait.is_zero() {
         p.register = spec.attachwait;
     }
@@ -163,6 +164,9 @@ pub async fn run_specs(specs: Vec<Spec>, opts: Options) -> Result<(), crate::Err
 pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> Result<(), crate::Error> {
     let mut sessions = BTreeMap::new();
     let mut runs = Vec::new();
+    // netifd notifications still under way: awaited before the process ends, so that a
+    // session ended by a blocking failure leaves its code in netifd.
+    let notifications: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Default::default();
     for spec in specs {
         let status = StatusCell::new(spec.interface(), &spec.device.display().to_string());
         let (tx, rx) = mpsc::channel(8);
@@ -170,13 +174,17 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
         if opts.netifd {
             status.on_failure(Arc::new({
                 let iface = spec.interface().to_string();
+                let notifications = notifications.clone();
                 move |f: &crate::session::Failure| {
                     let iface = iface.clone();
                     let code = f.code;
-                    tokio::spawn(async move {
+                    let task = tokio::spawn(async move {
                         use crate::session::Effect;
                         crate::session::datapath::netifd::notify_error(&iface, code.as_str(), code.effect() == Effect::WaitDevice, code.effect() == Effect::Block).await;
                     });
+                    let mut pending = notifications.lock().unwrap_or_else(|e| e.into_inner());
+                    pending.retain(|t| !t.is_finished());
+                    pending.push(task);
                 }
             }));
         }
@@ -184,7 +192,7 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
         let shared = Arc::new(Mutex::new(spec.clone()));
         let session = Session {
             connector: RealConnector::new(shared.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run),
-            policy: policy_for(&spec),
+            policy: policy_for(&spec, opts.netifd),
             status: status.clone(),
             commands: rx,
             store: Some(store.clone()),
@@ -217,6 +225,10 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
         _ = &mut all_done => {}
         _ = term.recv() => shutdown(&senders, &mut all_done).await,
         _ = tokio::signal::ctrl_c() => shutdown(&senders, &mut all_done).await,
+    }
+    let pending: Vec<_> = std::mem::take(&mut *notifications.lock().unwrap_or_else(|e| e.into_inner()));
+    for t in pending {
+        let _ = t.await;
     }
     server.abort();
     for h in http {

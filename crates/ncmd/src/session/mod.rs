@@ -243,6 +243,8 @@ pub enum ModemEvent {
     Connected,
     /// Network-side disconnect (`^NDISSTAT: 0`, `+CGEV: NW DEACT`, `NO CARRIER`).
     Disconnected(String),
+    /// Registered on the packet network (`+CEREG`/`+CGREG` home or roaming).
+    Registered,
     RegistrationLost,
     SimRemoved,
     PortGone,
@@ -304,6 +306,11 @@ pub trait DataPath: Send {
     /// Returns what was applied.
     fn bring_up(&mut self, modem_ip: Option<Proposal>) -> impl Future<Output = Result<IpConfig, BringUpError>> + Send;
     fn release(&mut self) -> impl Future<Output = ()> + Send;
+    /// The modem's facts (identity, operator, technology, signal) for whoever shows the
+    /// link (netifd's interface `data`): before `bring_up`, and after each refresh.
+    fn describe(&mut self, _status: &InterfaceStatus) -> impl Future<Output = ()> + Send {
+        async {}
+    }
     /// Wait for the next loss signal of the data interface (carrier, removal, probes).
     fn next_event(&mut self) -> impl Future<Output = LinkEvent> + Send;
     /// (rx bytes, tx bytes, probe bytes spent) for status and metrics.
@@ -344,6 +351,13 @@ pub struct Policy {
     pub backoff_max: Duration,
     /// After this long up, the recovery ladder starts again from its first rung.
     pub stable_after: Duration,
+    /// The command the user runs to try again, named in error texts (`ncmd up wwan`;
+    /// `ifup wwan` under netifd).
+    pub user_command: String,
+    /// End the session on a failure that blocks or makes the interface unavailable, and
+    /// when the port vanishes, instead of waiting: under netifd, which then shows the
+    /// failure (not pending) and starts a new handler on `ifup` or hotplug.
+    pub end_on_block: bool,
 }
 
 impl Default for Policy {
@@ -360,6 +374,8 @@ impl Default for Policy {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             stable_after: Duration::from_secs(120),
+            user_command: "ncmd up".into(),
+            end_on_block: false,
         }
     }
 }
@@ -572,6 +588,14 @@ impl<C: Connector> Session<C> {
             let outcome = self.connect_and_supervise(&mut rung).await;
             match outcome {
                 Ok(Ended::Down) => return,
+                // Under netifd a vanished port makes the interface unavailable, as with
+                // comgt-ncm; hotplug makes it available again when the port is back, and
+                // netifd starts a new handler.
+                Ok(Ended::Lost(Loss::PortGone)) if self.policy.end_on_block => {
+                    self.status.fail(&Failure::new(Code::NoDevice, "the modem's port vanished; the interface comes back when hotplug sees the port again"));
+                    self.state(State::WaitDevice);
+                    return;
+                }
                 // Connect again from the start; the rung taken is in `rung`.
                 Ok(Ended::Lost(_)) => {
                     // It was up: the next failures start from the shortest wait again.
@@ -603,6 +627,10 @@ impl<C: Connector> Session<C> {
                             if self.rest(d).await {
                                 return;
                             }
+                        }
+                        Effect::WaitDevice | Effect::Block if self.policy.end_on_block => {
+                            self.state(if f.code.effect() == Effect::Block { State::Blocked } else { State::WaitDevice });
+                            return;
                         }
                         Effect::WaitDevice => {
                             // Unavailable until the device changes: wait for it to vanish
@@ -659,6 +687,7 @@ impl<C: Connector> Session<C> {
             self.link_up(&ip, path.ifname());
             // A modem that stops answering here is found by the watch that follows.
             let _ = self.refresh(&mut modem).await;
+            path.describe(&self.status.snapshot()).await;
             match modem.ensure_ps_only().await {
                 Ok(Setting::Written) => self.status.event("psonly", "service domain set to PS only"),
                 Ok(Setting::AlreadySet) => self.status.event("psonly", "service domain already PS only; not written"),
@@ -867,7 +896,7 @@ impl<C: Connector> Session<C> {
                 SimLock::PukRequired => {
                     return Err(Failure::new(
                         Code::PinFailed,
-                        "SIM is locked and needs its PUK; ncmd never sends a PUK. Unlock the SIM in a phone, then run ncmd up again",
+                        format!("SIM is locked and needs its PUK; ncmd never sends a PUK. Unlock the SIM in a phone, then run `{}`", self.policy.user_command),
                     ))
                 }
                 SimLock::NotInserted => return Err(Failure::new(Code::SimNotReady, "no SIM card: insert one")),
@@ -902,7 +931,7 @@ impl<C: Connector> Session<C> {
                             let left = attempts_left.map(|n| format!("{n} attempts left; ")).unwrap_or_default();
                             return Err(Failure::new(
                                 Code::PinFailed,
-                                format!("SIM PIN rejected; {left}ncmd will not retry it. Fix option pincode and run ncmd up again"),
+                                format!("SIM PIN rejected; {left}ncmd will not retry it. Fix option pincode and run `{}`", self.policy.user_command),
                             ));
                         }
                         Err(ModemError::PortGone(m)) => return Err(Failure::new(Code::NoDevice, m)),
@@ -918,7 +947,10 @@ impl<C: Connector> Session<C> {
         let file = self.store.as_ref().map(|s| s.path().display().to_string()).unwrap_or_else(|| "the state directory".into());
         Failure::new(
             Code::PinFailed,
-            format!("{why}; ncmd sends a PIN only once and will not send it again. Check option pincode; if it is right, delete {file} and run ncmd up again"),
+            format!(
+                "{why}; ncmd sends a PIN only once and will not send it again. Check option pincode; if it is right, delete {file}; then run `{}`",
+                self.policy.user_command
+            ),
         )
     }
 
@@ -933,7 +965,8 @@ impl<C: Connector> Session<C> {
                     return Err(Failure::new(
                         Code::PinFailed,
                         format!(
-                            "this PIN was sent before and the SIM did not accept it; ncmd will not send it again. Fix option pincode and run ncmd up again (if the PIN is right, delete {} first)",
+                            "this PIN was sent before and the SIM did not accept it; ncmd will not send it again. Fix option pincode and run `{}` (if the PIN is right, delete {} first)",
+                            self.policy.user_command,
                             store.path().display()
                         ),
                     ));
@@ -977,7 +1010,13 @@ impl<C: Connector> Session<C> {
                     format!("not registered on the packet network after {} s: check coverage, antenna and mode", self.policy.register.as_secs()),
                 ));
             }
-            sleep(self.policy.poll).await;
+            tokio::select! {
+                _ = sleep(self.policy.poll) => {}
+                // The modem's registration URC asks again at once instead of a poll later.
+                ev = modem.next_event() => if ev == ModemEvent::PortGone {
+                    return Err(Failure::new(Code::NoDevice, "the modem's port vanished while registering"));
+                },
+            }
         }
 
         self.state(State::Dial);
@@ -1017,6 +1056,7 @@ impl<C: Connector> Session<C> {
             Err(ModemError::PortGone(m)) => return Err(Failure::new(Code::NoDevice, m)),
             Err(_) => None,
         };
+        path.describe(&self.status.snapshot()).await;
         let ip = timeout(self.policy.ip, path.bring_up(from_modem))
             .await
             .map_err(|_| Failure::new(Code::ConnectFailed, format!("no IP configuration within {} s", self.policy.ip.as_secs())))?
@@ -1043,7 +1083,7 @@ impl<C: Connector> Session<C> {
                     ModemEvent::PortGone => return Ended::Lost(Loss::PortGone),
                     ModemEvent::SimRemoved => return Ended::Lost(Loss::SimRemoved),
                     ModemEvent::RegistrationLost => return Ended::Lost(Loss::RegistrationLost),
-                    ModemEvent::Connected => {}
+                    ModemEvent::Connected | ModemEvent::Registered => {}
                 },
                 ev = path.next_event() => match ev {
                     LinkEvent::CarrierDown => return Ended::Lost(Loss::CarrierLost),

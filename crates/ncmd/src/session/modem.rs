@@ -149,8 +149,17 @@ impl AtModem {
         if upper.starts_with("+CGEV:") && upper.contains("DETACH") {
             return Some(ModemEvent::RegistrationLost);
         }
-        if self.registered_domains.note(line) {
-            return Some(ModemEvent::RegistrationLost);
+        // A packet-domain registration URC: registered ends a wait for registration at
+        // once; the link is lost only when no packet domain is left registered.
+        if let (Some(_), Ok(reg)) = (RegDomains::domain(line), parse::creg(line)) {
+            let none_left = self.registered_domains.note(line);
+            if reg.stat.is_registered() {
+                return Some(ModemEvent::Registered);
+            }
+            if none_left {
+                return Some(ModemEvent::RegistrationLost);
+            }
+            return None;
         }
         if upper.starts_with("^SIMST: 255") || upper.starts_with("+CPIN: NOT INSERTED") || upper.starts_with("+SIMCARD: NOT AVAILABLE") {
             return Some(ModemEvent::SimRemoved);

@@ -254,6 +254,10 @@ struct Harness {
 }
 
 fn start(f: Arc<Fake>, store: Option<Store>, modems: usize) -> Harness {
+    start_with(f, store, modems, Policy::default())
+}
+
+fn start_with(f: Arc<Fake>, store: Option<Store>, modems: usize, policy: Policy) -> Harness {
     let mut urc = Vec::new();
     let mut rxs = Vec::new();
     for _ in 0..modems {
@@ -266,7 +270,7 @@ fn start(f: Arc<Fake>, store: Option<Store>, modems: usize) -> Harness {
     let gone = Arc::new(Notify::new());
     let session = Session {
         connector: FakeConnector { f: f.clone(), events: Arc::new(Mutex::new(rxs)), present: Arc::new(Notify::new()), gone: gone.clone() },
-        policy: Policy::default(),
+        policy,
         status: status.clone(),
         commands,
         store,
@@ -323,6 +327,20 @@ async fn port_removed_while_up_is_a_loss_and_followed() {
     assert_eq!(s.counters.reconnects_by_cause.get("port-gone"), Some(&1));
     assert_eq!(h.f.dials.load(Ordering::SeqCst), 2, "the modem was opened and dialled again");
     h.task.abort();
+}
+
+/// Under netifd the session ends with NO_DEVICE when the port vanishes: the interface
+/// is unavailable until hotplug sees the port again.
+#[tokio::test(start_paused = true)]
+async fn under_netifd_a_vanished_port_ends_the_session_with_no_device() {
+    let policy = Policy { user_command: "ifup wwan".into(), end_on_block: true, ..Policy::default() };
+    let h = start_with(Arc::new(Fake::default()), None, 1, policy);
+    wait_state(&h.status, State::Up).await;
+    h.gone.notify_one();
+    tokio::time::timeout(Duration::from_secs(60), h.task).await.expect("the session ends by itself").expect("no panic");
+    let s = h.status.snapshot();
+    assert_eq!((s.state.as_str(), s.last_error_code.as_deref()), ("wait-device", Some("NO_DEVICE")));
+    assert_eq!(h.f.dials.load(Ordering::SeqCst), 1, "no dial after the port vanished");
 }
 
 #[tokio::test(start_paused = true)]
@@ -418,6 +436,23 @@ async fn puk_is_a_clear_stop() {
     assert_eq!(f.pin_sent.load(Ordering::SeqCst), 0);
     assert!(h.status.snapshot().modem.connection.last_error.unwrap().contains("PUK"));
     h.task.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Under netifd a blocking failure ends the proto task (netifd then shows it: not
+/// pending, autostart off), and the text names the user's command there.
+#[tokio::test(start_paused = true)]
+async fn under_netifd_a_puk_ends_the_session_and_names_ifup() {
+    let f = Arc::new(Fake::default());
+    f.lock.lock().unwrap().state = SimLock::PukRequired;
+    let (store, dir) = temp_store("puk-netifd", Some("1234"));
+    let policy = Policy { user_command: "ifup wwan".into(), end_on_block: true, ..Policy::default() };
+    let h = start_with(f.clone(), Some(store), 1, policy);
+    tokio::time::timeout(Duration::from_secs(60), h.task).await.expect("the session ends by itself").expect("no panic");
+    let s = h.status.snapshot();
+    assert_eq!((s.state.as_str(), s.last_error_code.as_deref()), ("blocked", Some("PIN_FAILED")));
+    assert!(s.modem.connection.last_error.unwrap().contains("`ifup wwan`"));
+    assert_eq!(f.pin_sent.load(Ordering::SeqCst), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

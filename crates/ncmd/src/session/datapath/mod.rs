@@ -89,6 +89,9 @@ pub struct LinuxPath {
     /// The black-hole watch of the current link: a task of its own, so that a probe in
     /// flight survives the session's select (awaiting a JoinHandle is cancel-safe).
     watch_task: Option<AbortOnDrop>,
+    /// The modem's facts for netifd's interface `data`, and what netifd has now.
+    facts: serde_json::Map<String, serde_json::Value>,
+    facts_sent: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A task that ends with its owner.
@@ -115,6 +118,8 @@ impl LinuxPath {
             health,
             probe_bytes: Default::default(),
             watch_task: None,
+            facts: Default::default(),
+            facts_sent: None,
         }
     }
 
@@ -125,8 +130,12 @@ impl LinuxPath {
         self.netlink.as_ref().ok_or_else(|| "netlink unavailable".to_string())
     }
 
-    /// Waits until the carrier has been up for `linksettle` (some modems flap right
-    /// after the dial), bounded by max(30 s, 3 × linksettle).
+    /// A stable link, confirmed by events rather than by waiting: the modem has already
+    /// confirmed the session (its URC or status query); here the kernel confirms the
+    /// carrier (netlink, at once when it is up already). `linksettle` > 0 additionally
+    /// holds until the carrier has stayed up that long (modems whose carrier flaps right
+    /// after the dial); later flaps are the link watch's business. Bounded by
+    /// max(30 s, 3 × linksettle).
     async fn settle(&mut self) -> Result<(), String> {
         let settle = self.spec.linksettle;
         let limit = Duration::from_secs(30).max(settle * 3);
@@ -155,7 +164,7 @@ impl LinuxPath {
                 },
                 _ = tokio::time::sleep_until(wake) => {
                     if Instant::now() >= deadline {
-                        return Err(format!("no carrier on {ifname} within {} s after dialling", limit.as_secs()));
+                        return Err(format!("no carrier on {ifname} within {} s after the modem connected", limit.as_secs()));
                     }
                 }
             }
@@ -457,9 +466,7 @@ impl DataPath for LinuxPath {
             (IpMode::Dhcp, _) | (IpMode::Auto, None) => None,
         };
         self.netlink().await.map_err(Failed)?.set_up(&ifname).await.map_err(|e| Failed(e.to_string()))?;
-        if !self.spec.linksettle.is_zero() {
-            self.settle().await.map_err(Failed)?;
-        }
+        self.settle().await.map_err(Failed)?;
         let checked = match from_modem {
             Some(checked) => Some(checked),
             // netifd runs its own DHCP client in the child interfaces.
@@ -492,7 +499,8 @@ impl DataPath for LinuxPath {
                 }
             }
             (Apply::Netifd { interface }, _) => {
-                crate::session::datapath::netifd::link_up(&interface, &ifname, &self.spec, &ip).await.map_err(Failed)?
+                crate::session::datapath::netifd::link_up(&interface, &ifname, &self.spec, &ip, &self.facts).await.map_err(|e| Failed(e.to_string()))?;
+                self.facts_sent = Some(self.facts.clone());
             }
             (Apply::Kernel, None) | (Apply::DryRun, _) => {}
         }
@@ -506,7 +514,19 @@ impl DataPath for LinuxPath {
         Ok(ip)
     }
 
+    async fn describe(&mut self, status: &crate::status::InterfaceStatus) {
+        let Apply::Netifd { interface } = &self.apply else { return };
+        self.facts = crate::session::datapath::netifd::facts(status);
+        // While up, netifd hears of changes (not on every refresh: each update is an
+        // `ifupdate` event for hotplug scripts).
+        if self.facts_sent.as_ref().is_some_and(|sent| *sent != self.facts) {
+            crate::session::datapath::netifd::describe(interface, &self.facts).await;
+            self.facts_sent = Some(self.facts.clone());
+        }
+    }
+
     async fn release(&mut self) {
+        self.facts_sent = None;
         self.events = None;
         self.watch_task = None;
         if let Some(lease) = self.lease.take() {
@@ -523,7 +543,7 @@ impl DataPath for LinuxPath {
             let _ = ncmd_link::dns::remove_resolv(path, &format!("ncmd {}", self.spec.interface));
         }
         if let Apply::Netifd { interface } = &self.apply {
-            crate::session::datapath::netifd::link_down(interface, &self.ifname).await;
+            crate::session::datapath::netifd::link_down(interface).await;
         }
     }
 
