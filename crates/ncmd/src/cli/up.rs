@@ -21,6 +21,14 @@ pub struct UpArgs {
     /// Directory for persistent state (rejected PINs).
     #[arg(long, default_value = "/var/lib/ncmd")]
     pub state_dir: PathBuf,
+    /// A pseudo-terminal other programs use as the modem's AT port while ncmd runs
+    /// (e.g. /dev/ttyNCM0; one interface only). Also `option share_port` per interface.
+    #[arg(long, value_name = "PATH")]
+    pub share_port: Option<PathBuf>,
+    /// How many such ptys, one per program running at the same time (numbered on from
+    /// --share-port). Also `option share_ports`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub share_ports: Option<u32>,
     /// Root of sysfs (for tests).
     #[arg(long, default_value = "/sys", hide = true)]
     pub sysfs_root: PathBuf,
@@ -74,7 +82,7 @@ pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     for e in &config.errors {
         eprintln!("ncmd: {e}");
     }
-    let specs: Vec<Spec> = if args.interfaces.is_empty() {
+    let mut specs: Vec<Spec> = if args.interfaces.is_empty() {
         if config.specs.is_empty() {
             return Err(format!("{} has no interface with option proto 'ncm'", args.config.display()).into());
         }
@@ -82,6 +90,20 @@ pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     } else {
         args.interfaces.iter().map(|i| config.interface(i).cloned()).collect::<Result<_, _>>()?
     };
+    if args.share_port.is_some() || args.share_ports.is_some() {
+        let [spec] = specs.as_mut_slice() else {
+            return Err("--share-port/--share-ports apply to one interface; name it, or set option share_port per interface".into());
+        };
+        if let Some(p) = &args.share_port {
+            if !p.is_absolute() {
+                return Err(format!("--share-port {}: expected an absolute path, e.g. /dev/ttyNCM0", p.display()).into());
+            }
+            spec.share_port = Some(p.clone());
+        }
+        if let Some(n) = args.share_ports {
+            spec.share_ports = n;
+        }
+    }
     run_observed(
         specs,
         Options { control: args.control.unwrap_or_else(control::default_path), config: Some(args.config.clone()), state_dir: args.state_dir, netifd: false, sysfs_root: args.sysfs_root, dry_run: false },

@@ -8,6 +8,7 @@
 
 pub mod connector;
 pub mod hotplug;
+pub mod share;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -179,7 +180,8 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
         let store = Store::new(&opts.state_dir, spec.interface(), spec.pincode.as_ref().map(|p| p.expose()));
         let shared = Arc::new(Mutex::new(spec.clone()));
         let session = Session {
-            connector: RealConnector::new(shared.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run),
+            connector: RealConnector::new(shared.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run)
+                .with_share(share::start(&spec)?),
             policy: policy_for(&spec),
             status: status.clone(),
             commands: rx,
