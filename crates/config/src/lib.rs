@@ -31,34 +31,17 @@ pub enum ConfigError {
     },
     /// The file is not valid UCI syntax.
     #[error("{}: line {line}: {message}", path.display())]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Syntax { path: PathBuf, line: usize, message: String },
     /// An option has a value ncmd cannot use. `value` is `None` for secrets, which are
     /// never repeated.
     #[error("interface {interface}: option {option}{}: {message}", value.as_ref().map(|v| format!(" '{v}'")).unwrap_or_default())]
-    Invalid {
-        interface: String,
-        option: String,
-        value: Option<String>,
-        message: String,
-    },
+    Invalid { interface: String, option: String, value: Option<String>, message: String },
     /// A required option is missing.
     #[error("interface {interface}: option {option} is required: {hint}")]
-    MissingOption {
-        interface: String,
-        option: String,
-        hint: String,
-    },
+    MissingOption { interface: String, option: String, hint: String },
     /// The requested interface is not an ncm interface of the file.
     #[error("no interface '{interface}' with option proto 'ncm' in {}; {}", path.display(), list_or_none(available))]
-    NoSuchInterface {
-        interface: String,
-        path: PathBuf,
-        available: Vec<String>,
-    },
+    NoSuchInterface { interface: String, path: PathBuf, available: Vec<String> },
     /// The configuration netifd passed is not a JSON object.
     #[error("interface {interface}: the configuration from netifd is not a JSON object")]
     NotAnObject { interface: String },
@@ -66,8 +49,7 @@ pub enum ConfigError {
 
 fn list_or_none(names: &[String]) -> String {
     if names.is_empty() {
-        "the file has no ncm interfaces (add one: config interface 'wwan' / option proto 'ncm')"
-            .to_owned()
+        "the file has no ncm interfaces (add one: config interface 'wwan' / option proto 'ncm')".to_owned()
     } else {
         format!("ncm interfaces there: {}", names.join(", "))
     }
@@ -102,22 +84,10 @@ impl Config {
     /// messages).
     pub fn from_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let pkg = parse_uci(text).map_err(|e| match e {
-            UciError::Syntax { line, message } => ConfigError::Syntax {
-                path: path.to_owned(),
-                line,
-                message,
-            },
-            other => ConfigError::Syntax {
-                path: path.to_owned(),
-                line: 0,
-                message: other.to_string(),
-            },
+            UciError::Syntax { line, message } => ConfigError::Syntax { path: path.to_owned(), line, message },
+            other => ConfigError::Syntax { path: path.to_owned(), line: 0, message: other.to_string() },
         })?;
-        let mut config = Config {
-            path: path.to_owned(),
-            specs: Vec::new(),
-            errors: Vec::new(),
-        };
+        let mut config = Config { path: path.to_owned(), specs: Vec::new(), errors: Vec::new() };
         for section in pkg.sections_of("interface") {
             if !matches!(section.get("proto"), Some(uci::Value::Single(p)) if p == "ncm") {
                 continue;
@@ -149,11 +119,7 @@ impl Config {
     /// Names of all ncm interfaces, valid or not, in file order.
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.specs.iter().map(|s| s.interface.clone()).collect();
-        names.extend(
-            self.errors
-                .iter()
-                .filter_map(|e| e.interface().map(str::to_owned)),
-        );
+        names.extend(self.errors.iter().filter_map(|e| e.interface().map(str::to_owned)));
         names
     }
 }
@@ -165,10 +131,8 @@ pub fn parse_uci(text: &str) -> Result<uci::Package, UciError> {
 
 /// Reads a UCI network file (usually `/etc/config/network`) and returns its ncm interfaces.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
-        path: path.to_owned(),
-        source: Arc::new(e),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Io { path: path.to_owned(), source: Arc::new(e) })?;
     Config::from_text(path, &text)
 }
 

@@ -74,18 +74,10 @@ pub enum IpConfig {
 }
 
 impl Auth {
-    const NAMES: &'static [(&'static str, Auth)] = &[
-        ("pap", Auth::Pap),
-        ("chap", Auth::Chap),
-        ("both", Auth::Both),
-        ("none", Auth::None),
-    ];
-    const ALIASES: &'static [(&'static str, Auth)] = &[
-        ("0", Auth::None),
-        ("1", Auth::Pap),
-        ("2", Auth::Chap),
-        ("3", Auth::Both),
-    ];
+    const NAMES: &'static [(&'static str, Auth)] =
+        &[("pap", Auth::Pap), ("chap", Auth::Chap), ("both", Auth::Both), ("none", Auth::None)];
+    const ALIASES: &'static [(&'static str, Auth)] =
+        &[("0", Auth::None), ("1", Auth::Pap), ("2", Auth::Chap), ("3", Auth::Both)];
 
     /// The name as written in UCI (`pap`, `chap`, `both`, `none`).
     pub fn as_str(self) -> &'static str {
@@ -110,11 +102,8 @@ impl Mode {
 }
 
 impl PdpType {
-    const NAMES: &'static [(&'static str, PdpType)] = &[
-        ("IP", PdpType::Ip),
-        ("IPV6", PdpType::Ipv6),
-        ("IPV4V6", PdpType::Ipv4v6),
-    ];
+    const NAMES: &'static [(&'static str, PdpType)] =
+        &[("IP", PdpType::Ip), ("IPV6", PdpType::Ipv6), ("IPV4V6", PdpType::Ipv4v6)];
 
     /// `IP`, `IPV6` or `IPV4V6`, as AT commands want it.
     pub fn as_str(self) -> &'static str {
@@ -142,11 +131,8 @@ impl PdpType {
 }
 
 impl IpConfig {
-    const NAMES: &'static [(&'static str, IpConfig)] = &[
-        ("auto", IpConfig::Auto),
-        ("static", IpConfig::Static),
-        ("dhcp", IpConfig::Dhcp),
-    ];
+    const NAMES: &'static [(&'static str, IpConfig)] =
+        &[("auto", IpConfig::Auto), ("static", IpConfig::Static), ("dhcp", IpConfig::Dhcp)];
 
     /// The name as written in UCI.
     pub fn as_str(self) -> &'static str {
@@ -263,14 +249,8 @@ impl Spec {
     /// Validates a `config interface` section. Does not look at `proto` (the caller chose
     /// the section); unknown options are ignored.
     pub fn from_section(section: &Section) -> Result<Spec, ConfigError> {
-        let interface = section
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("@interface (line {})", section.line));
-        let r = Reader {
-            interface: &interface,
-            section,
-        };
+        let interface = section.name.clone().unwrap_or_else(|| format!("@interface (line {})", section.line));
+        let r = Reader { interface: &interface, section };
         Ok(Spec {
             device: match r.single("device")? {
                 Some(d) => r.device(d)?,
@@ -278,90 +258,49 @@ impl Spec {
                     return Err(ConfigError::MissingOption {
                         interface: interface.clone(),
                         option: "device".into(),
-                        hint: "set it to the modem's AT port, e.g. option device '/dev/ttyUSB1'"
-                            .into(),
+                        hint: "set it to the modem's AT port, e.g. option device '/dev/ttyUSB1'".into(),
                     })
                 }
             },
             apn: r.single("apn")?.map(|v| r.apn(v)).transpose()?,
             pincode: r.single("pincode")?.map(|v| r.pincode(v)).transpose()?,
-            username: r
-                .single("username")?
-                .map(|v| r.credential("username", v).map(str::to_owned))
-                .transpose()?,
-            password: r
-                .single("password")?
-                .map(|v| r.credential("password", v).map(Secret::new))
-                .transpose()?,
+            username: r.single("username")?.map(|v| r.credential("username", v).map(str::to_owned)).transpose()?,
+            password: r.single("password")?.map(|v| r.credential("password", v).map(Secret::new)).transpose()?,
             auth: r.choice("auth", Auth::NAMES, Auth::ALIASES)?,
             mode: r.choice("mode", Mode::NAMES, &[])?,
-            pdptype: r
-                .choice("pdptype", PdpType::NAMES, &[])?
-                .unwrap_or(PdpType::Ip),
-            profile: r
-                .number("profile", 1, MAX_PROFILE.into(), "a PDP context id")?
-                .map_or(1, |v| v as u8),
+            pdptype: r.choice("pdptype", PdpType::NAMES, &[])?.unwrap_or(PdpType::Ip),
+            profile: r.number("profile", 1, MAX_PROFILE.into(), "a PDP context id")?.map_or(1, |v| v as u8),
             ifname: r.single("ifname")?.map(|v| r.ifname(v)).transpose()?,
             delay: r.seconds("delay", 0, 0)?,
             mtu: match r.number("mtu", 0, 65535, "an MTU (0 = leave alone)")? {
                 None | Some(0) => None,
-                Some(m) if m < 68 => {
-                    return Err(r.invalid("mtu", Some(&m.to_string()), "expected 0 or 68 to 65535"))
-                }
+                Some(m) if m < 68 => return Err(r.invalid("mtu", Some(&m.to_string()), "expected 0 or 68 to 65535")),
                 Some(m) => Some(m as u32),
             },
-            metric: r
-                .number("metric", 0, u32::MAX.into(), "a route metric")?
-                .map_or(0, |v| v as u32),
+            metric: r.number("metric", 0, u32::MAX.into(), "a route metric")?.map_or(0, |v| v as u32),
             defaultroute: r.boolean("defaultroute")?.unwrap_or(true),
             peerdns: r.boolean("peerdns")?.unwrap_or(true),
             sourcefilter: r.boolean("sourcefilter")?,
             delegate: r.boolean("delegate")?,
-            ip4table: r
-                .single("ip4table")?
-                .map(|v| r.table("ip4table", v))
-                .transpose()?,
-            ip6table: r
-                .single("ip6table")?
-                .map(|v| r.table("ip6table", v))
-                .transpose()?,
-            ipconfig: r
-                .choice("ipconfig", IpConfig::NAMES, &[])?
-                .unwrap_or(IpConfig::Auto),
-            dns_file: r
-                .single("dns_file")?
-                .map(|v| r.abs_path("dns_file", v))
-                .transpose()?,
+            ip4table: r.single("ip4table")?.map(|v| r.table("ip4table", v)).transpose()?,
+            ip6table: r.single("ip6table")?.map(|v| r.table("ip6table", v)).transpose()?,
+            ipconfig: r.choice("ipconfig", IpConfig::NAMES, &[])?.unwrap_or(IpConfig::Auto),
+            dns_file: r.single("dns_file")?.map(|v| r.abs_path("dns_file", v)).transpose()?,
             probe_hosts: match r.list("probe_hosts")? {
-                Some(hosts) => hosts
-                    .into_iter()
-                    .map(|h| r.host(h))
-                    .collect::<Result<_, _>>()?,
-                None => DEFAULT_PROBE_HOSTS
-                    .iter()
-                    .map(|h| (*h).to_owned())
-                    .collect(),
+                Some(hosts) => hosts.into_iter().map(|h| r.host(h)).collect::<Result<_, _>>()?,
+                None => DEFAULT_PROBE_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
             },
             probe_interval: r.seconds("probe_interval", 4, 0)?,
             probe_timeout: r.seconds("probe_timeout", 2, 1)?,
-            probe_count: r
-                .number("probe_count", 1, 100, "a number of failed rounds")?
-                .map_or(2, |v| v as u32),
-            probe_port: r
-                .number("probe_port", 0, 65535, "a TCP port (0 = ICMP)")?
-                .map_or(0, |v| v as u16),
+            probe_count: r.number("probe_count", 1, 100, "a number of failed rounds")?.map_or(2, |v| v as u32),
+            probe_port: r.number("probe_port", 0, 65535, "a TCP port (0 = ICMP)")?.map_or(0, |v| v as u16),
             watch_interval: r.seconds("watch_interval", 15, 0)?,
             psonly: r.boolean("psonly")?.unwrap_or(false),
             backoff_max: r.seconds("backoff_max", 300, 1)?,
             linksettle: r.seconds("linksettle", 3, 0)?,
             attachwait: r.seconds("attachwait", 60, 0)?,
-            share_port: r
-                .single("share_port")?
-                .map(|v| r.abs_path("share_port", v))
-                .transpose()?,
-            share_ports: r
-                .number("share_ports", 1, 8, "a number of shared ptys")?
-                .map_or(1, |v| v as u32),
+            share_port: r.single("share_port")?.map(|v| r.abs_path("share_port", v)).transpose()?,
+            share_ports: r.number("share_ports", 1, 8, "a number of shared ptys")?.map_or(1, |v| v as u32),
             interface,
         })
     }
@@ -370,9 +309,7 @@ impl Spec {
     /// '<json>'`): an object of strings, numbers, booleans and arrays, keyed by option name.
     pub fn from_netifd_json(iface: &str, json: &serde_json::Value) -> Result<Spec, ConfigError> {
         let Some(obj) = json.as_object() else {
-            return Err(ConfigError::NotAnObject {
-                interface: iface.to_owned(),
-            });
+            return Err(ConfigError::NotAnObject { interface: iface.to_owned() });
         };
         let mut section = Section::new("interface", Some(iface));
         for (key, value) in obj {
@@ -389,25 +326,13 @@ impl Spec {
                     match items {
                         Some(items) => section.set(key, Value::List(items)),
                         None => {
-                            return Err(invalid(
-                                iface,
-                                key,
-                                None,
-                                "expected a list of strings, numbers or booleans",
-                            ))
+                            return Err(invalid(iface, key, None, "expected a list of strings, numbers or booleans"))
                         }
                     }
                 }
                 other => match scalar(other) {
                     Some(s) => section.set(key, Value::Single(s)),
-                    None => {
-                        return Err(invalid(
-                            iface,
-                            key,
-                            None,
-                            "expected a string, number, boolean or list",
-                        ))
-                    }
+                    None => return Err(invalid(iface, key, None, "expected a string, number, boolean or list")),
                 },
             }
         }
@@ -441,9 +366,7 @@ impl<'a> Reader<'a> {
             None => Ok(None),
             Some(Value::Single(s)) if s.is_empty() => Ok(None),
             Some(Value::Single(s)) => Ok(Some(s)),
-            Some(Value::List(_)) => {
-                Err(self.invalid(option, None, "expected a single value (option), not a list"))
-            }
+            Some(Value::List(_)) => Err(self.invalid(option, None, "expected a single value (option), not a list")),
         }
     }
 
@@ -451,13 +374,7 @@ impl<'a> Reader<'a> {
     fn list(&self, option: &str) -> Result<Option<Vec<&'a str>>, ConfigError> {
         Ok(match self.section.get(option) {
             None => None,
-            Some(Value::List(items)) => Some(
-                items
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-            ),
+            Some(Value::List(items)) => Some(items.iter().map(String::as_str).filter(|s| !s.is_empty()).collect()),
             Some(Value::Single(s)) => Some(s.split_whitespace().collect()),
         })
     }
@@ -468,13 +385,8 @@ impl<'a> Reader<'a> {
         names: &[(&str, T)],
         aliases: &[(&str, T)],
     ) -> Result<Option<T>, ConfigError> {
-        let Some(v) = self.single(option)? else {
-            return Ok(None);
-        };
-        let found = names
-            .iter()
-            .chain(aliases)
-            .find(|(n, _)| n.eq_ignore_ascii_case(v));
+        let Some(v) = self.single(option)? else { return Ok(None) };
+        let found = names.iter().chain(aliases).find(|(n, _)| n.eq_ignore_ascii_case(v));
         match found {
             Some((_, t)) => Ok(Some(*t)),
             None => {
@@ -489,78 +401,42 @@ impl<'a> Reader<'a> {
     }
 
     fn boolean(&self, option: &str) -> Result<Option<bool>, ConfigError> {
-        let Some(v) = self.single(option)? else {
-            return Ok(None);
-        };
+        let Some(v) = self.single(option)? else { return Ok(None) };
         match v.to_ascii_lowercase().as_str() {
             "1" | "on" | "true" | "yes" | "enabled" => Ok(Some(true)),
             "0" | "off" | "false" | "no" | "disabled" => Ok(Some(false)),
-            _ => Err(self.invalid(
-                option,
-                Some(v),
-                "expected a boolean: 1/0, on/off, true/false, yes/no, enabled/disabled",
-            )),
+            _ => Err(self.invalid(option, Some(v), "expected a boolean: 1/0, on/off, true/false, yes/no, enabled/disabled")),
         }
     }
 
     /// A decimal whole number in `min..=max`.
-    fn number(
-        &self,
-        option: &str,
-        min: u64,
-        max: u64,
-        what: &str,
-    ) -> Result<Option<u64>, ConfigError> {
-        let Some(v) = self.single(option)? else {
-            return Ok(None);
-        };
+    fn number(&self, option: &str, min: u64, max: u64, what: &str) -> Result<Option<u64>, ConfigError> {
+        let Some(v) = self.single(option)? else { return Ok(None) };
         match v.parse::<u64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-            _ if max == u64::from(u32::MAX) => Err(self.invalid(
-                option,
-                Some(v),
-                &format!("expected {what}: a whole number from {min}"),
-            )),
-            _ => Err(self.invalid(
-                option,
-                Some(v),
-                &format!("expected {what}: a whole number from {min} to {max}"),
-            )),
+            _ if max == u64::from(u32::MAX) => Err(self.invalid(option, Some(v), &format!("expected {what}: a whole number from {min}"))),
+            _ => Err(self.invalid(option, Some(v), &format!("expected {what}: a whole number from {min} to {max}"))),
         }
     }
 
     fn seconds(&self, option: &str, default: u64, min: u64) -> Result<Duration, ConfigError> {
-        let Some(v) = self.single(option)? else {
-            return Ok(Duration::from_secs(default));
-        };
+        let Some(v) = self.single(option)? else { return Ok(Duration::from_secs(default)) };
         match v.parse::<u64>() {
             Ok(n) if n >= min && n <= 86_400 => Ok(Duration::from_secs(n)),
-            _ => Err(self.invalid(
-                option,
-                Some(v),
-                &format!("expected a whole number of seconds from {min} to 86400"),
-            )),
+            _ => Err(self.invalid(option, Some(v), &format!("expected a whole number of seconds from {min} to 86400"))),
         }
     }
 
     fn device(&self, v: &str) -> Result<PathBuf, ConfigError> {
         if !v.starts_with('/') || v.chars().any(char::is_control) {
-            return Err(self.invalid(
-                "device",
-                Some(v),
-                "expected the absolute path of the modem's AT port, e.g. /dev/ttyUSB1",
-            ));
+            return Err(self.invalid("device", Some(v), "expected the absolute path of the modem's AT port, e.g. /dev/ttyUSB1"));
         }
         Ok(PathBuf::from(v))
     }
 
     fn abs_path(&self, option: &str, v: &str) -> Result<PathBuf, ConfigError> {
         if !v.starts_with('/') || v.chars().any(char::is_control) {
-            return Err(self.invalid(
-                option,
-                Some(v),
-                "expected an absolute path, e.g. /tmp/resolv.conf.d/ncmd.conf",
-            ));
+            return Err(self.invalid(option, Some(v), "expected an absolute path, e.g. /tmp/resolv.conf.d/ncmd.conf"));
         }
         Ok(PathBuf::from(v))
     }
@@ -569,35 +445,18 @@ impl<'a> Reader<'a> {
     /// real APNs use.
     fn apn(&self, v: &str) -> Result<String, ConfigError> {
         if v.len() > MAX_APN_LEN {
-            return Err(self.invalid(
-                "apn",
-                Some(v),
-                "is longer than 100 characters (3GPP TS 23.003)",
-            ));
+            return Err(self.invalid("apn", Some(v), "is longer than 100 characters (3GPP TS 23.003)"));
         }
-        if let Some(c) = v
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
-        {
-            let c = if c.is_control() || c == ' ' {
-                format!("{:?}", c)
-            } else {
-                format!("'{c}'")
-            };
+        if let Some(c) = v.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
+            let c = if c.is_control() || c == ' ' { format!("{:?}", c) } else { format!("'{c}'") };
             return Err(self.invalid(
                 "apn",
                 Some(&v.escape_debug().to_string()),
-                &format!(
-                    "character {c} is not allowed; an APN has letters, digits, '-', '.' and '_'"
-                ),
+                &format!("character {c} is not allowed; an APN has letters, digits, '-', '.' and '_'"),
             ));
         }
         if v.split('.').any(str::is_empty) {
-            return Err(self.invalid(
-                "apn",
-                Some(v),
-                "has an empty label (a leading, trailing or double dot)",
-            ));
+            return Err(self.invalid("apn", Some(v), "has an empty label (a leading, trailing or double dot)"));
         }
         Ok(v.to_owned())
     }
@@ -616,21 +475,13 @@ impl<'a> Reader<'a> {
         let problem = if v.len() > MAX_CREDENTIAL_LEN {
             Some(format!("is longer than {MAX_CREDENTIAL_LEN} characters"))
         } else if v.contains('"') {
-            Some(
-                "contains a double quote (\"), which would end the AT string; remove it".to_owned(),
-            )
+            Some("contains a double quote (\"), which would end the AT string; remove it".to_owned())
         } else if v.chars().any(|c| c.is_ascii_control()) {
             Some("contains a control character (such as a line break), which would end the AT command; remove it".to_owned())
         } else if v.contains(';') {
-            Some(
-                "contains ';', which modems can read as the start of another AT command; remove it"
-                    .to_owned(),
-            )
+            Some("contains ';', which modems can read as the start of another AT command; remove it".to_owned())
         } else if v.contains('\\') {
-            Some(
-                "contains '\\', which modems read as an escape inside AT strings; remove it"
-                    .to_owned(),
-            )
+            Some("contains '\\', which modems read as an escape inside AT strings; remove it".to_owned())
         } else if !v.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
             Some("contains a character outside printable ASCII, which modems do not accept in AT strings".to_owned())
         } else {
@@ -644,28 +495,15 @@ impl<'a> Reader<'a> {
 
     /// A Linux interface name (the kernel's dev_valid_name rules).
     fn ifname(&self, v: &str) -> Result<String, ConfigError> {
-        if v.len() > 15
-            || v == "."
-            || v == ".."
-            || v.chars()
-                .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
-        {
+        if v.len() > 15 || v == "." || v == ".." || v.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control()) {
             return Err(self.invalid("ifname", Some(&v.escape_debug().to_string()), "expected a network interface name of at most 15 characters without '/', ':' or spaces, e.g. wwan0"));
         }
         Ok(v.to_owned())
     }
 
     fn table(&self, option: &str, v: &str) -> Result<String, ConfigError> {
-        if v.len() > 64
-            || !v
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(self.invalid(
-                option,
-                Some(&v.escape_debug().to_string()),
-                "expected a routing table name or number",
-            ));
+        if v.len() > 64 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(self.invalid(option, Some(&v.escape_debug().to_string()), "expected a routing table name or number"));
         }
         Ok(v.to_owned())
     }
@@ -676,14 +514,9 @@ impl<'a> Reader<'a> {
             || (v.len() <= 253
                 && !v.starts_with('-')
                 && !v.split('.').any(str::is_empty)
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
         if !ok {
-            return Err(self.invalid(
-                "probe_hosts",
-                Some(&v.escape_debug().to_string()),
-                "expected an IP address or a host name",
-            ));
+            return Err(self.invalid("probe_hosts", Some(&v.escape_debug().to_string()), "expected an IP address or a host name"));
         }
         Ok(v.to_owned())
     }

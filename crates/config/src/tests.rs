@@ -67,18 +67,14 @@ fn cfg(text: &str) -> Config {
 
 /// The first error for a section with the given extra option lines.
 fn error_for(options: &str) -> ConfigError {
-    let text = format!(
-        "config interface 'w'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n{options}"
-    );
+    let text = format!("config interface 'w'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n{options}");
     let c = cfg(&text);
     assert!(c.specs.is_empty(), "expected an error for {options:?}");
     c.errors.into_iter().next().unwrap()
 }
 
 fn spec_with(options: &str) -> Spec {
-    let text = format!(
-        "config interface 'w'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n{options}"
-    );
+    let text = format!("config interface 'w'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n{options}");
     let c = cfg(&text);
     assert!(c.errors.is_empty(), "{:?}", c.errors);
     c.specs.into_iter().next().unwrap()
@@ -87,10 +83,7 @@ fn spec_with(options: &str) -> Spec {
 #[test]
 fn realistic_file_lists_ncm_interfaces_and_keeps_errors_apart() {
     let c = cfg(NETWORK);
-    assert_eq!(
-        c.specs.iter().map(Spec::interface).collect::<Vec<_>>(),
-        ["wwan", "lte2"]
-    );
+    assert_eq!(c.specs.iter().map(Spec::interface).collect::<Vec<_>>(), ["wwan", "lte2"]);
     assert_eq!(c.errors.len(), 1);
     assert_eq!(
         c.errors[0].to_string(),
@@ -125,19 +118,12 @@ fn realistic_file_lists_ncm_interfaces_and_keeps_errors_apart() {
     assert_eq!(lte2.pdptype, PdpType::Ipv4v6);
     assert_eq!(lte2.pdptype.context_type(), 3);
     assert_eq!(lte2.pincode.as_ref().map(Secret::expose), Some("4711"));
-    assert_eq!(
-        lte2.password.as_ref().map(Secret::expose),
-        Some("Pw-Xq7#distinct")
-    );
+    assert_eq!(lte2.password.as_ref().map(Secret::expose), Some("Pw-Xq7#distinct"));
     assert_eq!(lte2.delay, Duration::from_secs(10));
     assert_eq!(lte2.metric, 20);
 
     // The bad interface is reported with its own error, the missing one lists the others.
-    assert!(c
-        .interface("broken")
-        .unwrap_err()
-        .to_string()
-        .contains("option mode 'fast'"));
+    assert!(c.interface("broken").unwrap_err().to_string().contains("option mode 'fast'"));
     let err = c.interface("lan").unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -149,11 +135,7 @@ fn realistic_file_lists_ncm_interfaces_and_keeps_errors_apart() {
 fn secrets_never_appear_in_debug_or_json() {
     let c = cfg(NETWORK);
     let spec = c.interface("lte2").unwrap();
-    for text in [
-        format!("{c:?}"),
-        format!("{spec:#?}"),
-        serde_json::to_string(spec).unwrap(),
-    ] {
+    for text in [format!("{c:?}"), format!("{spec:#?}"), serde_json::to_string(spec).unwrap()] {
         assert!(!text.contains("Pw-Xq7"), "{text}");
         assert!(!text.contains("4711"), "{text}");
     }
@@ -166,149 +148,58 @@ fn secrets_never_appear_in_debug_or_json() {
 #[test]
 fn secrets_never_appear_in_error_texts() {
     let secret_cases = [
-        (
-            "option pincode '12a4x9Qz'",
-            "option pincode: must be 4 to 8 digits",
-        ),
-        (
-            "option pincode '123'",
-            "option pincode: must be 4 to 8 digits",
-        ),
-        (
-            "option pincode '123456789'",
-            "option pincode: must be 4 to 8 digits",
-        ),
-        (
-            "option password 'Qz9\"distinct'",
-            "option password: contains a double quote",
-        ),
-        (
-            "option password 'Qz9;distinct'",
-            "option password: contains ';'",
-        ),
-        (
-            "option password 'Qz9\\\\distinct'",
-            "option password: contains '\\'",
-        ),
-        (
-            "option password \"Qz9\tdistinct\"",
-            "option password: contains a control character",
-        ),
-        (
-            "option password 'Qz9\ndistinct'",
-            "option password: contains a control character",
-        ),
-        (
-            "option password 'Qz9édistinct'",
-            "option password: contains a character outside printable ASCII",
-        ),
-        (
-            "option username 'Qz9\"distinct'",
-            "option username: contains a double quote",
-        ),
-        (
-            "option username 'Qz9\rdistinct'",
-            "option username: contains a control character",
-        ),
+        ("option pincode '12a4x9Qz'", "option pincode: must be 4 to 8 digits"),
+        ("option pincode '123'", "option pincode: must be 4 to 8 digits"),
+        ("option pincode '123456789'", "option pincode: must be 4 to 8 digits"),
+        ("option password 'Qz9\"distinct'", "option password: contains a double quote"),
+        ("option password 'Qz9;distinct'", "option password: contains ';'"),
+        ("option password 'Qz9\\\\distinct'", "option password: contains '\\'"),
+        ("option password \"Qz9\tdistinct\"", "option password: contains a control character"),
+        ("option password 'Qz9\ndistinct'", "option password: contains a control character"),
+        ("option password 'Qz9édistinct'", "option password: contains a character outside printable ASCII"),
+        ("option username 'Qz9\"distinct'", "option username: contains a double quote"),
+        ("option username 'Qz9\rdistinct'", "option username: contains a control character"),
     ];
     for (line, expected) in secret_cases {
         let err = error_for(&format!("\t{line}\n"));
         let msg = err.to_string();
-        assert!(
-            msg.starts_with(&format!("interface w: {expected}")),
-            "{line}: {msg}"
-        );
-        assert!(
-            !msg.contains("Qz9") && !msg.contains("distinct") && !msg.contains("12a4"),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("interface w: {expected}")), "{line}: {msg}");
+        assert!(!msg.contains("Qz9") && !msg.contains("distinct") && !msg.contains("12a4"), "{msg}");
         assert!(!format!("{err:?}").contains("Qz9"), "{err:?}");
     }
     let long = "x".repeat(128);
-    assert!(error_for(&format!("\toption password '{long}'\n"))
-        .to_string()
-        .contains("longer than 127"));
+    assert!(error_for(&format!("\toption password '{long}'\n")).to_string().contains("longer than 127"));
     // Spaces and other punctuation are fine in credentials.
-    let s = spec_with(
-        "\toption username 'user@realm.net'\n\toption password 'a b!$%&()*+,-./:<=>?@[]^_`{|}~'\n",
-    );
-    assert_eq!(
-        s.password.unwrap().expose(),
-        "a b!$%&()*+,-./:<=>?@[]^_`{|}~"
-    );
+    let s = spec_with("\toption username 'user@realm.net'\n\toption password 'a b!$%&()*+,-./:<=>?@[]^_`{|}~'\n");
+    assert_eq!(s.password.unwrap().expose(), "a b!$%&()*+,-./:<=>?@[]^_`{|}~");
 }
 
 #[test]
 fn each_choice_rule() {
     let cases = [
-        (
-            "option auth 'kerberos'",
-            "option auth 'kerberos': expected one of pap, chap, both, none (or 0 to 3)",
-        ),
-        (
-            "option pdptype 'IPX'",
-            "option pdptype 'IPX': expected one of IP, IPV6, IPV4V6",
-        ),
-        (
-            "option ipconfig 'ppp'",
-            "option ipconfig 'ppp': expected one of auto, static, dhcp",
-        ),
-        (
-            "option mode 'fast'",
-            "option mode 'fast': expected one of preferlte, preferumts, lte, umts, gsm, auto",
-        ),
-        (
-            "option defaultroute 'maybe'",
-            "option defaultroute 'maybe': expected a boolean",
-        ),
-        (
-            "list mode 'lte'",
-            "option mode: expected a single value (option), not a list",
-        ),
+        ("option auth 'kerberos'", "option auth 'kerberos': expected one of pap, chap, both, none (or 0 to 3)"),
+        ("option pdptype 'IPX'", "option pdptype 'IPX': expected one of IP, IPV6, IPV4V6"),
+        ("option ipconfig 'ppp'", "option ipconfig 'ppp': expected one of auto, static, dhcp"),
+        ("option mode 'fast'", "option mode 'fast': expected one of preferlte, preferumts, lte, umts, gsm, auto"),
+        ("option defaultroute 'maybe'", "option defaultroute 'maybe': expected a boolean"),
+        ("list mode 'lte'", "option mode: expected a single value (option), not a list"),
     ];
     for (line, expected) in cases {
         let msg = error_for(&format!("\t{line}\n")).to_string();
-        assert!(
-            msg.starts_with(&format!("interface w: {expected}")),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("interface w: {expected}")), "{msg}");
     }
     assert_eq!(spec_with("\toption auth 'CHAP'\n").auth, Some(Auth::Chap));
     assert_eq!(spec_with("\toption auth '3'\n").auth, Some(Auth::Both));
-    assert_eq!(
-        spec_with("\toption pdptype 'ipv4v6'\n").pdptype,
-        PdpType::Ipv4v6
-    );
-    assert_eq!(
-        spec_with("\toption pdptype 'ipv6'\n")
-            .pdptype
-            .context_type(),
-        2
-    );
+    assert_eq!(spec_with("\toption pdptype 'ipv4v6'\n").pdptype, PdpType::Ipv4v6);
+    assert_eq!(spec_with("\toption pdptype 'ipv6'\n").pdptype.context_type(), 2);
     assert_eq!(spec_with("\toption mode 'LTE'\n").mode, Some(Mode::Lte));
     assert_eq!(spec_with("\toption mode ''\n").mode, None);
-    assert_eq!(
-        spec_with("\toption ipconfig 'dhcp'\n").ipconfig,
-        IpConfig::Dhcp
-    );
-    for (v, b) in [
-        ("1", true),
-        ("on", true),
-        ("True", true),
-        ("yes", true),
-        ("enabled", true),
-    ]
-    .into_iter()
-    .chain([
-        ("0", false),
-        ("off", false),
-        ("false", false),
-        ("NO", false),
-        ("disabled", false),
-    ]) {
-        let s = spec_with(&format!(
-            "\toption peerdns '{v}'\n\toption psonly '{v}'\n\toption delegate '{v}'\n"
-        ));
+    assert_eq!(spec_with("\toption ipconfig 'dhcp'\n").ipconfig, IpConfig::Dhcp);
+    for (v, b) in [("1", true), ("on", true), ("True", true), ("yes", true), ("enabled", true)]
+        .into_iter()
+        .chain([("0", false), ("off", false), ("false", false), ("NO", false), ("disabled", false)])
+    {
+        let s = spec_with(&format!("\toption peerdns '{v}'\n\toption psonly '{v}'\n\toption delegate '{v}'\n"));
         assert_eq!((s.peerdns, s.psonly, s.delegate), (b, b, Some(b)), "{v}");
     }
 }
@@ -316,40 +207,22 @@ fn each_choice_rule() {
 #[test]
 fn each_number_rule() {
     let cases = [
-        (
-            "option profile '0'",
-            "option profile '0': expected a PDP context id: a whole number from 1 to 16",
-        ),
+        ("option profile '0'", "option profile '0': expected a PDP context id: a whole number from 1 to 16"),
         ("option profile '17'", "option profile '17'"),
         ("option profile 'one'", "option profile 'one'"),
-        (
-            "option delay '-1'",
-            "option delay '-1': expected a whole number of seconds from 0 to 86400",
-        ),
+        ("option delay '-1'", "option delay '-1': expected a whole number of seconds from 0 to 86400"),
         ("option delay '2.5'", "option delay '2.5'"),
-        (
-            "option mtu '40'",
-            "option mtu '40': expected 0 or 68 to 65535",
-        ),
+        ("option mtu '40'", "option mtu '40': expected 0 or 68 to 65535"),
         ("option mtu '70000'", "option mtu '70000'"),
-        (
-            "option metric 'low'",
-            "option metric 'low': expected a route metric: a whole number from 0",
-        ),
-        (
-            "option probe_timeout '0'",
-            "option probe_timeout '0': expected a whole number of seconds from 1",
-        ),
+        ("option metric 'low'", "option metric 'low': expected a route metric: a whole number from 0"),
+        ("option probe_timeout '0'", "option probe_timeout '0': expected a whole number of seconds from 1"),
         ("option probe_count '0'", "option probe_count '0'"),
         ("option probe_port '65536'", "option probe_port '65536'"),
         ("option backoff_max '0'", "option backoff_max '0'"),
     ];
     for (line, expected) in cases {
         let msg = error_for(&format!("\t{line}\n")).to_string();
-        assert!(
-            msg.starts_with(&format!("interface w: {expected}")),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("interface w: {expected}")), "{msg}");
     }
     let s = spec_with(
         "\toption profile '16'\n\toption mtu '1428'\n\toption metric '100'\n\toption delay '30'\n\
@@ -358,58 +231,26 @@ fn each_number_rule() {
     assert_eq!((s.profile, s.mtu, s.metric), (16, Some(1428), 100));
     assert_eq!(s.probe_interval, Duration::ZERO);
     assert_eq!(s.probe_port, 443);
-    assert_eq!(
-        (s.linksettle, s.attachwait),
-        (Duration::ZERO, Duration::from_secs(5))
-    );
+    assert_eq!((s.linksettle, s.attachwait), (Duration::ZERO, Duration::from_secs(5)));
     assert_eq!(spec_with("\toption mtu '0'\n").mtu, None);
-    assert_eq!(
-        (s.share_port, s.share_ports),
-        (None, 1),
-        "shared port off by default"
-    );
+    assert_eq!((s.share_port, s.share_ports), (None, 1), "shared port off by default");
     let s = spec_with("\toption share_port '/dev/ttyNCM0'\n\toption share_ports '3'\n");
-    assert_eq!(
-        (s.share_port.as_deref(), s.share_ports),
-        (Some(std::path::Path::new("/dev/ttyNCM0")), 3)
-    );
-    for bad in [
-        "\toption share_port 'ttyNCM0'\n",
-        "\toption share_ports '9'\n",
-        "\toption share_ports '0'\n",
-    ] {
-        let text = format!(
-            "config interface 'w'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n{bad}"
-        );
+    assert_eq!((s.share_port.as_deref(), s.share_ports), (Some(std::path::Path::new("/dev/ttyNCM0")), 3));
+    for bad in ["\toption share_port 'ttyNCM0'\n", "\toption share_ports '9'\n", "\toption share_ports '0'\n"] {
+        let text = format!("config interface 'w'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n{bad}");
         assert_eq!(cfg(&text).errors.len(), 1, "{bad}");
     }
 }
 
 #[test]
 fn apn_rules() {
-    for ok in [
-        "internet",
-        "web.vodafone.de",
-        "internet.t-mobile",
-        "m2m_iot.operator.com",
-        "A1",
-        &"a".repeat(100),
-    ] {
-        assert_eq!(
-            spec_with(&format!("\toption apn '{ok}'\n")).apn.as_deref(),
-            Some(ok)
-        );
+    for ok in ["internet", "web.vodafone.de", "internet.t-mobile", "m2m_iot.operator.com", "A1", &"a".repeat(100)] {
+        assert_eq!(spec_with(&format!("\toption apn '{ok}'\n")).apn.as_deref(), Some(ok));
     }
     assert_eq!(spec_with("\toption apn ''\n").apn, None);
     let cases = [
-        (
-            "internet\"",
-            "option apn 'internet\\\"': character '\"' is not allowed",
-        ),
-        (
-            "inter net",
-            "option apn 'inter net': character ' ' is not allowed",
-        ),
+        ("internet\"", "option apn 'internet\\\"': character '\"' is not allowed"),
+        ("inter net", "option apn 'inter net': character ' ' is not allowed"),
         ("a;b", "option apn 'a;b': character ';' is not allowed"),
         ("a\\nb", "character '\\' is not allowed"),
         (".internet", "option apn '.internet': has an empty label"),
@@ -432,47 +273,23 @@ fn other_option_rules() {
         "interface w: option device is required: set it to the modem's AT port, e.g. option device '/dev/ttyUSB1'"
     );
     let text = "config interface 'w'\n\toption proto 'ncm'\n\toption device 'ttyUSB1'\n";
-    assert!(cfg(text).errors[0]
-        .to_string()
-        .contains("option device 'ttyUSB1': expected the absolute path"));
-    assert!(error_for("\toption ifname 'wwan0/x'\n")
-        .to_string()
-        .contains("option ifname 'wwan0/x'"));
-    assert!(error_for("\toption ifname 'abcdefghijklmnop'\n")
-        .to_string()
-        .contains("at most 15"));
-    assert!(error_for("\toption ip4table 'a b'\n")
-        .to_string()
-        .contains("routing table"));
-    assert!(error_for("\toption dns_file 'resolv.conf'\n")
-        .to_string()
-        .contains("absolute path"));
-    assert!(error_for("\tlist probe_hosts 'bad host'\n")
-        .to_string()
-        .contains("option probe_hosts 'bad host'"));
+    assert!(cfg(text).errors[0].to_string().contains("option device 'ttyUSB1': expected the absolute path"));
+    assert!(error_for("\toption ifname 'wwan0/x'\n").to_string().contains("option ifname 'wwan0/x'"));
+    assert!(error_for("\toption ifname 'abcdefghijklmnop'\n").to_string().contains("at most 15"));
+    assert!(error_for("\toption ip4table 'a b'\n").to_string().contains("routing table"));
+    assert!(error_for("\toption dns_file 'resolv.conf'\n").to_string().contains("absolute path"));
+    assert!(error_for("\tlist probe_hosts 'bad host'\n").to_string().contains("option probe_hosts 'bad host'"));
     let s = spec_with(
         "\toption ifname 'wwan0'\n\toption ip4table 'wwan'\n\toption ip6table '100'\n\
          \toption dns_file '/tmp/resolv.conf.d/ncmd'\n\tlist probe_hosts '192.0.2.1'\n\tlist probe_hosts 'probe.example.net'\n\
          \tlist probe_hosts '2001:db8::1'\n\toption sourcefilter '0'\n",
     );
     assert_eq!(s.ifname.as_deref(), Some("wwan0"));
-    assert_eq!(
-        (s.ip4table.as_deref(), s.ip6table.as_deref()),
-        (Some("wwan"), Some("100"))
-    );
-    assert_eq!(
-        s.dns_file.as_deref(),
-        Some(Path::new("/tmp/resolv.conf.d/ncmd"))
-    );
-    assert_eq!(
-        s.probe_hosts,
-        ["192.0.2.1", "probe.example.net", "2001:db8::1"]
-    );
+    assert_eq!((s.ip4table.as_deref(), s.ip6table.as_deref()), (Some("wwan"), Some("100")));
+    assert_eq!(s.dns_file.as_deref(), Some(Path::new("/tmp/resolv.conf.d/ncmd")));
+    assert_eq!(s.probe_hosts, ["192.0.2.1", "probe.example.net", "2001:db8::1"]);
     assert_eq!(s.sourcefilter, Some(false));
-    assert_eq!(
-        spec_with("\toption probe_hosts '192.0.2.1 192.0.2.2'\n").probe_hosts,
-        ["192.0.2.1", "192.0.2.2"]
-    );
+    assert_eq!(spec_with("\toption probe_hosts '192.0.2.1 192.0.2.2'\n").probe_hosts, ["192.0.2.1", "192.0.2.2"]);
 }
 
 #[test]
@@ -488,21 +305,14 @@ fn netifd_json_is_read_like_uci() {
     let s = Spec::from_netifd_json("wwan", &json).unwrap();
     assert_eq!(s.interface(), "wwan");
     assert_eq!(s.device, Path::new("/dev/ttyUSB2"));
-    assert_eq!(
-        (s.profile, s.metric, s.defaultroute, s.peerdns),
-        (2, 10, false, true)
-    );
+    assert_eq!((s.profile, s.metric, s.defaultroute, s.peerdns), (2, 10, false, true));
     assert_eq!(s.pdptype, PdpType::Ipv4v6);
     assert_eq!(s.delay, Duration::from_secs(5));
     assert_eq!(s.ip4table.as_deref(), Some("200"));
     assert_eq!(s.probe_hosts, ["192.0.2.1", "192.0.2.2"]);
     assert_eq!(s.mode, None);
 
-    let err = Spec::from_netifd_json(
-        "wwan",
-        &serde_json::json!({"device": "/dev/ttyUSB2", "profile": 99}),
-    )
-    .unwrap_err();
+    let err = Spec::from_netifd_json("wwan", &serde_json::json!({"device": "/dev/ttyUSB2", "profile": 99})).unwrap_err();
     assert_eq!(err.to_string(), "interface wwan: option profile '99': expected a PDP context id: a whole number from 1 to 16");
     let err = Spec::from_netifd_json("wwan", &serde_json::json!({"device": {"a": 1}})).unwrap_err();
     assert!(err.to_string().contains("option device: expected a string"));
@@ -518,34 +328,19 @@ fn load_reports_io_and_syntax_errors_with_the_path() {
     std::fs::create_dir_all(&dir).unwrap();
     let missing = dir.join("missing");
     let err = load(&missing).unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with(&format!("cannot read {}:", missing.display())),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with(&format!("cannot read {}:", missing.display())), "{err}");
 
     let bad = dir.join("network");
-    std::fs::write(
-        &bad,
-        "config interface 'wwan'\n\toption proto 'ncm'\n\toption apn 'x\n",
-    )
-    .unwrap();
+    std::fs::write(&bad, "config interface 'wwan'\n\toption proto 'ncm'\n\toption apn 'x\n").unwrap();
     let err = load(&bad).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!(
-            "{}: line 3: unterminated single quote ('): add the closing quote",
-            bad.display()
-        )
+        format!("{}: line 3: unterminated single quote ('): add the closing quote", bad.display())
     );
     std::fs::write(&bad, NETWORK).unwrap();
     assert_eq!(load(&bad).unwrap().specs.len(), 2);
     let empty = cfg("config interface 'wan'\n\toption proto 'dhcp'\n");
-    assert!(empty
-        .interface("wwan")
-        .unwrap_err()
-        .to_string()
-        .contains("the file has no ncm interfaces"));
+    assert!(empty.interface("wwan").unwrap_err().to_string().contains("the file has no ncm interfaces"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -553,23 +348,11 @@ fn load_reports_io_and_syntax_errors_with_the_path() {
 fn set_option_output_loads_back() {
     let out = uci::set_option(NETWORK, "lte2", "password", Some("new'pass word")).unwrap();
     let c = cfg(&out);
-    assert_eq!(
-        c.interface("lte2")
-            .unwrap()
-            .password
-            .as_ref()
-            .unwrap()
-            .expose(),
-        "new'pass word"
-    );
+    assert_eq!(c.interface("lte2").unwrap().password.as_ref().unwrap().expose(), "new'pass word");
     assert_eq!(c.specs.len(), 2);
     let out = uci::set_option(&out, "broken", "mode", Some("lte")).unwrap();
     assert_eq!(cfg(&out).specs.len(), 3);
     // Only the changed lines differ.
-    let changed: Vec<_> = NETWORK
-        .lines()
-        .zip(out.lines())
-        .filter(|(a, b)| a != b)
-        .collect();
+    let changed: Vec<_> = NETWORK.lines().zip(out.lines()).filter(|(a, b)| a != b).collect();
     assert_eq!(changed.len(), 1 + 1, "{changed:?}");
 }

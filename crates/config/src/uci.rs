@@ -24,9 +24,7 @@ pub enum UciError {
     #[error("line {line}: {message}")]
     Syntax { line: usize, message: String },
     /// [`set_option`] was asked for a section that the file does not have.
-    #[error(
-        "no section named '{section}' in the file; add it first (config interface '{section}')"
-    )]
+    #[error("no section named '{section}' in the file; add it first (config interface '{section}')")]
     NoSuchSection { section: String },
     /// A section or option name given to [`set_option`] is not a valid UCI name.
     #[error("{what} name '{name}' is not valid: use only letters, digits and '_'")]
@@ -92,20 +90,12 @@ impl fmt::Debug for Section {
 impl Section {
     /// A section with no options (used to feed other sources through the same checks).
     pub fn new(kind: &str, name: Option<&str>) -> Section {
-        Section {
-            kind: kind.to_owned(),
-            name: name.map(str::to_owned),
-            line: 0,
-            options: Vec::new(),
-        }
+        Section { kind: kind.to_owned(), name: name.map(str::to_owned), line: 0, options: Vec::new() }
     }
 
     /// The value of `option`, if set.
     pub fn get(&self, option: &str) -> Option<&Value> {
-        self.options
-            .iter()
-            .find(|(k, _)| k == option)
-            .map(|(_, v)| v)
+        self.options.iter().find(|(k, _)| k == option).map(|(_, v)| v)
     }
 
     /// Sets `option` like a later `option` line would (replacing any earlier value).
@@ -127,9 +117,7 @@ impl Section {
                 };
                 *slot = Value::List(vec![old, item]);
             }
-            None => self
-                .options
-                .push((option.to_owned(), Value::List(vec![item]))),
+            None => self.options.push((option.to_owned(), Value::List(vec![item]))),
         }
     }
 }
@@ -146,9 +134,7 @@ pub struct Package {
 impl Package {
     /// The section called `name`.
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections
-            .iter()
-            .find(|s| s.name.as_deref() == Some(name))
+        self.sections.iter().find(|s| s.name.as_deref() == Some(name))
     }
 
     /// All sections of type `kind`, in file order.
@@ -166,10 +152,7 @@ struct Stmt {
 }
 
 fn syntax(line: usize, message: impl Into<String>) -> UciError {
-    UciError::Syntax {
-        line,
-        message: message.into(),
-    }
+    UciError::Syntax { line, message: message.into() }
 }
 
 /// Splits `text` into statements the way libuci's lexer does.
@@ -189,11 +172,7 @@ fn lex(text: &str) -> Result<Vec<Stmt>, UciError> {
     }
     fn end_stmt(stmts: &mut Vec<Stmt>, words: &mut Vec<String>, line: usize, span: &Range<usize>) {
         if !words.is_empty() {
-            stmts.push(Stmt {
-                line,
-                span: span.clone(),
-                words: std::mem::take(words),
-            });
+            stmts.push(Stmt { line, span: span.clone(), words: std::mem::take(words) });
         }
     }
 
@@ -238,10 +217,7 @@ fn lex(text: &str) -> Result<Vec<Stmt>, UciError> {
                             w.push(ch);
                         }
                         None => {
-                            return Err(syntax(
-                                start_line,
-                                "unterminated single quote ('): add the closing quote",
-                            ))
+                            return Err(syntax(start_line, "unterminated single quote ('): add the closing quote"))
                         }
                     }
                 }
@@ -259,10 +235,7 @@ fn lex(text: &str) -> Result<Vec<Stmt>, UciError> {
                             Some((_, '\n')) => line += 1,
                             Some((_, ch)) => w.push(ch),
                             None => {
-                                return Err(syntax(
-                                    start_line,
-                                    "unterminated double quote (\"): add the closing quote",
-                                ))
+                                return Err(syntax(start_line, "unterminated double quote (\"): add the closing quote"))
                             }
                         },
                         Some((_, ch)) => {
@@ -272,10 +245,7 @@ fn lex(text: &str) -> Result<Vec<Stmt>, UciError> {
                             w.push(ch);
                         }
                         None => {
-                            return Err(syntax(
-                                start_line,
-                                "unterminated double quote (\"): add the closing quote",
-                            ))
+                            return Err(syntax(start_line, "unterminated double quote (\"): add the closing quote"))
                         }
                     }
                 }
@@ -310,10 +280,7 @@ pub fn is_valid_name(name: &str) -> bool {
 
 /// Section types may also contain `-`.
 fn is_valid_type(kind: &str) -> bool {
-    !kind.is_empty()
-        && kind
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Shortens a word for an error message (keywords only; values are never shown).
@@ -341,43 +308,32 @@ pub fn parse(text: &str) -> Result<Package, UciError> {
                 pkg.name = Some(w[1].clone());
             }
             "config" => {
-                let (kind, name) =
-                    match w.len() {
-                        2 => (&w[1], None),
-                        3 => (&w[1], Some(&w[2])),
-                        1 => {
-                            return Err(syntax(
-                                line,
-                                "'config' needs a section type, e.g. config interface 'wwan'",
-                            ))
-                        }
-                        _ => return Err(syntax(
+                let (kind, name) = match w.len() {
+                    2 => (&w[1], None),
+                    3 => (&w[1], Some(&w[2])),
+                    1 => return Err(syntax(line, "'config' needs a section type, e.g. config interface 'wwan'")),
+                    _ => {
+                        return Err(syntax(
                             line,
                             "too many words after 'config': expected a type and an optional name",
-                        )),
-                    };
+                        ))
+                    }
+                };
                 if !is_valid_type(kind) {
                     return Err(syntax(
                         line,
-                        format!(
-                            "section type '{}' is not valid: use letters, digits, '_' and '-'",
-                            shown(kind)
-                        ),
+                        format!("section type '{}' is not valid: use letters, digits, '_' and '-'", shown(kind)),
                     ));
                 }
                 if let Some(name) = name {
                     if !is_valid_name(name) {
                         return Err(syntax(
                             line,
-                            format!(
-                                "section name '{}' is not valid: use letters, digits and '_'",
-                                shown(name)
-                            ),
+                            format!("section name '{}' is not valid: use letters, digits and '_'", shown(name)),
                         ));
                     }
                 }
-                let existing =
-                    name.and_then(|n| pkg.sections.iter().position(|s| s.name.as_ref() == Some(n)));
+                let existing = name.and_then(|n| pkg.sections.iter().position(|s| s.name.as_ref() == Some(n)));
                 current = Some(match existing {
                     Some(i) => {
                         pkg.sections[i].kind = kind.clone();
@@ -423,10 +379,7 @@ pub fn parse(text: &str) -> Result<Package, UciError> {
                 if !is_valid_name(&w[1]) {
                     return Err(syntax(
                         line,
-                        format!(
-                            "option name '{}' is not valid: use letters, digits and '_'",
-                            shown(&w[1])
-                        ),
+                        format!("option name '{}' is not valid: use letters, digits and '_'", shown(&w[1])),
                     ));
                 }
                 let section = &mut pkg.sections[i];
@@ -439,10 +392,7 @@ pub fn parse(text: &str) -> Result<Package, UciError> {
             other => {
                 return Err(syntax(
                     line,
-                    format!(
-                        "unknown keyword '{}': expected config, option, list or package",
-                        shown(other)
-                    ),
+                    format!("unknown keyword '{}': expected config, option, list or package", shown(other)),
                 ))
             }
         }
@@ -460,23 +410,12 @@ pub fn quote(value: &str) -> String {
 /// the quoting of untouched lines — is kept byte for byte. An existing `option`/`list`
 /// line is rewritten where it stands (extra ones are removed); a new option goes after the
 /// section's last statement, indented like its neighbours.
-pub fn set_option(
-    text: &str,
-    section: &str,
-    option: &str,
-    value: Option<&str>,
-) -> Result<String, UciError> {
+pub fn set_option(text: &str, section: &str, option: &str, value: Option<&str>) -> Result<String, UciError> {
     if !is_valid_name(section) {
-        return Err(UciError::InvalidName {
-            what: "section",
-            name: shown(section),
-        });
+        return Err(UciError::InvalidName { what: "section", name: shown(section) });
     }
     if !is_valid_name(option) {
-        return Err(UciError::InvalidName {
-            what: "option",
-            name: shown(option),
-        });
+        return Err(UciError::InvalidName { what: "option", name: shown(option) });
     }
     // Validate the whole file first so that we never rewrite text we do not understand.
     parse(text)?;
@@ -507,9 +446,7 @@ pub fn set_option(
         }
     }
     if !found_section {
-        return Err(UciError::NoSuchSection {
-            section: section.to_owned(),
-        });
+        return Err(UciError::NoSuchSection { section: section.to_owned() });
     }
 
     let new_stmt = value.map(|v| format!("option {option} {}", quote(v)));
@@ -520,12 +457,8 @@ pub fn set_option(
         if let Some(first) = remaining.next() {
             edits.push((first.span.clone(), new_stmt.clone()));
         } else if let Some(anchor) = last_in_section {
-            let indent = indent_from
-                .map(|s| line_indent(text, s.span.start))
-                .unwrap_or("\t");
-            let at = text[anchor.span.end..]
-                .find('\n')
-                .map(|i| anchor.span.end + i + 1);
+            let indent = indent_from.map(|s| line_indent(text, s.span.start)).unwrap_or("\t");
+            let at = text[anchor.span.end..].find('\n').map(|i| anchor.span.end + i + 1);
             match at {
                 Some(at) => edits.push((at..at, format!("{indent}{new_stmt}\n"))),
                 None => edits.push((text.len()..text.len(), format!("\n{indent}{new_stmt}\n"))),
@@ -557,13 +490,8 @@ fn line_indent(text: &str, start: usize) -> &str {
 /// The range to delete for a statement: the whole line when nothing else is on it.
 fn removal_range(text: &str, span: &Range<usize>) -> Range<usize> {
     let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[span.end..]
-        .find('\n')
-        .map_or(text.len(), |i| span.end + i + 1);
-    let blank = |s: &str| {
-        s.chars()
-            .all(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
-    };
+    let line_end = text[span.end..].find('\n').map_or(text.len(), |i| span.end + i + 1);
+    let blank = |s: &str| s.chars().all(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n');
     if blank(&text[line_start..span.start]) && blank(&text[span.end..line_end]) {
         line_start..line_end
     } else {
@@ -586,15 +514,15 @@ mod tests {
     fn words_quotes_and_escapes_like_libuci() {
         let pkg = parse(concat!(
             "config interface 'a'\n",
-            "\toption q1 'it'\\''s'\n",         // 'it' \' 's'
+            "\toption q1 'it'\\''s'\n",       // 'it' \' 's'
             "\toption q2 \"say \\\"hi\\\"\"\n", // "say \"hi\""
-            "\toption q3 un\\ quoted\n",        // unquoted with escaped space
-            "\toption q4 'a'\"b\"c\n",          // concatenated parts
-            "\toption q5 'back\\slash'\n",      // single quotes keep backslashes
-            "\toption q6 ''\n",                 // empty value
+            "\toption q3 un\\ quoted\n",       // unquoted with escaped space
+            "\toption q4 'a'\"b\"c\n",         // concatenated parts
+            "\toption q5 'back\\slash'\n",     // single quotes keep backslashes
+            "\toption q6 ''\n",                // empty value
             "\toption q7 plain # comment\n",
             "\toption q8 'multi\nline'\n",
-            "\toption q9 two\\\n-lines\n", // backslash-newline continues
+            "\toption q9 two\\\n-lines\n",      // backslash-newline continues
         ))
         .unwrap();
         let s = pkg.section("a").unwrap();
@@ -619,18 +547,12 @@ mod tests {
         assert_eq!(pkg.name.as_deref(), Some("network"));
         assert_eq!(pkg.sections.len(), 3);
         assert_eq!(pkg.sections[0].name, None);
-        assert_eq!(
-            pkg.sections[1].get("network"),
-            Some(&Value::List(vec!["wan".into(), "wwan".into()]))
-        );
+        assert_eq!(pkg.sections[1].get("network"), Some(&Value::List(vec!["wan".into(), "wwan".into()])));
         assert_eq!(single(&pkg.sections[1], "name"), "wan");
         let lan = pkg.section("lan").unwrap();
         assert_eq!(single(lan, "proto"), "dhcp");
         assert_eq!(lan.line, 9);
-        assert_eq!(
-            lan.get("ipaddr"),
-            Some(&Value::List(vec!["1".into(), "2".into()]))
-        );
+        assert_eq!(lan.get("ipaddr"), Some(&Value::List(vec!["1".into(), "2".into()])));
         assert_eq!(pkg.sections_of("interface").count(), 1);
     }
 
@@ -638,51 +560,20 @@ mod tests {
     fn syntax_errors_name_the_line_and_never_the_value() {
         let cases: &[(&str, usize, &str)] = &[
             ("option a 'b'\n", 1, "outside of a section"),
-            (
-                "config interface x\n\toption password 'S3cr3t-Value\n",
-                2,
-                "unterminated single quote",
-            ),
-            (
-                "config interface x\n\n\toption password \"S3cr3t-Value\n",
-                3,
-                "unterminated double quote",
-            ),
+            ("config interface x\n\toption password 'S3cr3t-Value\n", 2, "unterminated single quote"),
+            ("config interface x\n\n\toption password \"S3cr3t-Value\n", 3, "unterminated double quote"),
             ("config interface x\n\toption apn\n", 2, "has no value"),
-            (
-                "config interface x\n\toption password S3cr3t Value\n",
-                2,
-                "more than one value word",
-            ),
-            (
-                "config interface x\n\toptoin a b\n",
-                2,
-                "unknown keyword 'optoin'",
-            ),
-            (
-                "config interface bad-name\n",
-                1,
-                "section name 'bad-name' is not valid",
-            ),
+            ("config interface x\n\toption password S3cr3t Value\n", 2, "more than one value word"),
+            ("config interface x\n\toptoin a b\n", 2, "unknown keyword 'optoin'"),
+            ("config interface bad-name\n", 1, "section name 'bad-name' is not valid"),
             ("config\n", 1, "needs a section type"),
-            (
-                "config interface x\n\toption a.b c\n",
-                2,
-                "option name 'a.b' is not valid",
-            ),
-            (
-                "config interface x\n\toption a b\\",
-                2,
-                "backslash at the end",
-            ),
+            ("config interface x\n\toption a.b c\n", 2, "option name 'a.b' is not valid"),
+            ("config interface x\n\toption a b\\", 2, "backslash at the end"),
         ];
         for (text, line, needle) in cases {
             let err = parse(text).unwrap_err();
             let msg = err.to_string();
-            assert!(
-                matches!(err, UciError::Syntax { line: l, .. } if l == *line),
-                "{text:?}: {msg}"
-            );
+            assert!(matches!(err, UciError::Syntax { line: l, .. } if l == *line), "{text:?}: {msg}");
             assert!(msg.contains(needle), "{text:?}: {msg}");
             assert!(!msg.contains("S3cr3t"), "{msg}");
         }
@@ -690,14 +581,9 @@ mod tests {
 
     #[test]
     fn debug_hides_secret_options() {
-        let pkg =
-            parse("config interface w\n\toption password 'Zq9-secret'\n\toption pincode '8642'\n")
-                .unwrap();
+        let pkg = parse("config interface w\n\toption password 'Zq9-secret'\n\toption pincode '8642'\n").unwrap();
         let dbg = format!("{pkg:?}");
-        assert!(
-            !dbg.contains("Zq9-secret") && !dbg.contains("8642"),
-            "{dbg}"
-        );
+        assert!(!dbg.contains("Zq9-secret") && !dbg.contains("8642"), "{dbg}");
         assert!(dbg.contains("***"));
     }
 
@@ -724,10 +610,7 @@ mod tests {
     #[test]
     fn set_option_adds_after_the_last_option_of_the_section() {
         let out = set_option(NETWORK, "wwan", "pincode", Some("1234")).unwrap();
-        assert_eq!(
-            out,
-            NETWORK.replace("'internet'\n", "'internet'\n\toption pincode '1234'\n")
-        );
+        assert_eq!(out, NETWORK.replace("'internet'\n", "'internet'\n\toption pincode '1234'\n"));
         // A section without options, at the end of a file without a final newline.
         let out = set_option("config interface 'x'", "x", "proto", Some("ncm")).unwrap();
         assert_eq!(out, "config interface 'x'\n\toption proto 'ncm'\n");
@@ -737,28 +620,16 @@ mod tests {
     fn set_option_removes_lines_and_lists() {
         let out = set_option(NETWORK, "wwan", "apn", None).unwrap();
         assert_eq!(out, NETWORK.replace("\toption apn 'internet'\n", ""));
-        let text =
-            "config interface 'w'\n\tlist probe_hosts 'a'\n\tlist probe_hosts 'b'\n\toption x y\n";
+        let text = "config interface 'w'\n\tlist probe_hosts 'a'\n\tlist probe_hosts 'b'\n\toption x y\n";
         let out = set_option(text, "w", "probe_hosts", Some("c")).unwrap();
-        assert_eq!(
-            out,
-            "config interface 'w'\n\toption probe_hosts 'c'\n\toption x y\n"
-        );
+        assert_eq!(out, "config interface 'w'\n\toption probe_hosts 'c'\n\toption x y\n");
         // Removing an option that is not there changes nothing.
         assert_eq!(set_option(NETWORK, "wan", "apn", None).unwrap(), NETWORK);
     }
 
     #[test]
     fn set_option_round_trips_awkward_values() {
-        for v in [
-            "it's",
-            "a \"b\" c",
-            "back\\slash",
-            "",
-            "#not a comment",
-            "x;y",
-            "  spaced  ",
-        ] {
+        for v in ["it's", "a \"b\" c", "back\\slash", "", "#not a comment", "x;y", "  spaced  "] {
             let out = set_option(NETWORK, "wwan", "password", Some(v)).unwrap();
             let pkg = parse(&out).unwrap();
             assert_eq!(single(pkg.section("wwan").unwrap(), "password"), v);
@@ -770,17 +641,9 @@ mod tests {
     fn set_option_refuses_unknown_sections_bad_names_and_bad_files() {
         assert_eq!(
             set_option(NETWORK, "lte", "apn", Some("x")),
-            Err(UciError::NoSuchSection {
-                section: "lte".into()
-            })
+            Err(UciError::NoSuchSection { section: "lte".into() })
         );
-        assert!(matches!(
-            set_option(NETWORK, "wwan", "a b", Some("x")),
-            Err(UciError::InvalidName { .. })
-        ));
-        assert!(matches!(
-            set_option("config x y\n'", "y", "a", Some("b")),
-            Err(UciError::Syntax { .. })
-        ));
+        assert!(matches!(set_option(NETWORK, "wwan", "a b", Some("x")), Err(UciError::InvalidName { .. })));
+        assert!(matches!(set_option("config x y\n'", "y", "a", Some("b")), Err(UciError::Syntax { .. })));
     }
 }

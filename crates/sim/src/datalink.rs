@@ -172,9 +172,7 @@ impl DataLink {
         let modem = Ipv4Addr::from(LINK_BASE + 4 * idx + 2);
         let target = Ipv4Addr::from(TARGET_BASE + 4 * idx + 1);
         // fd64:<idx>::/64 on the link, fd96:<idx>::1 beyond it (RFC 4193 unique local).
-        let v6 = |net: u16, host: u16| {
-            Ipv6Addr::new(net, (idx >> 16) as u16, idx as u16, 0, 0, 0, 0, host)
-        };
+        let v6 = |net: u16, host: u16| Ipv6Addr::new(net, (idx >> 16) as u16, idx as u16, 0, 0, 0, 0, host);
         let (gateway6, modem6, target6) = (v6(0xfd64, 1), v6(0xfd64, 2), v6(0xfd96, 1));
         // From here on, Drop undoes whatever has been made if a step fails.
         let mut link = DataLink {
@@ -250,33 +248,8 @@ impl DataLink {
         )?;
         // No duplicate address detection: the addresses are ours alone, and DAD would
         // hold them tentative for a second or two.
-        run(
-            "ip",
-            &[
-                "-n",
-                &carrier,
-                "-6",
-                "addr",
-                "add",
-                &format!("{gateway6}/64"),
-                "dev",
-                CARRIER_IF,
-                "nodad",
-            ],
-        )?;
-        run(
-            "ip",
-            &[
-                "-n",
-                &carrier,
-                "-6",
-                "addr",
-                "add",
-                &format!("{target6}/128"),
-                "dev",
-                "lo",
-            ],
-        )?;
+        run("ip", &["-n", &carrier, "-6", "addr", "add", &format!("{gateway6}/64"), "dev", CARRIER_IF, "nodad"])?;
+        run("ip", &["-n", &carrier, "-6", "addr", "add", &format!("{target6}/128"), "dev", "lo"])?;
         if opts.dhcp {
             link.start_dnsmasq()?;
         }

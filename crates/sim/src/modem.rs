@@ -72,11 +72,7 @@ impl Default for IpConfig {
             gateway: Ipv4Addr::new(192, 0, 2, 9),
             dns: vec![Ipv4Addr::new(192, 0, 2, 53), Ipv4Addr::new(192, 0, 2, 54)],
             // 2001:db8::/32, the IPv6 documentation prefix (RFC 3849).
-            ipv6: (
-                Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2),
-                64,
-                Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1),
-            ),
+            ipv6: (Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2), 64, Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
         }
     }
 }
@@ -663,11 +659,7 @@ impl Modem {
             (Action::Echo, Kind::Set(_)) => match cmd.num(0) {
                 Some(0) => self.set_echo(false),
                 Some(1) => self.set_echo(true),
-                _ => Answer {
-                    lines: Vec::new(),
-                    fin: Final::Error,
-                    delay: latency::SIMPLE,
-                },
+                _ => Answer { lines: Vec::new(), fin: Final::Error, delay: latency::SIMPLE },
             },
             (Action::ResetProfile, Kind::Exec) => {
                 self.echo = true;
@@ -725,8 +717,7 @@ impl Modem {
             (Action::Dhcpv6, Kind::Read | Kind::Exec) => match self.conn {
                 Conn::Connected(_) if self.conn_type.contains("V6") => {
                     let (addr, len, gw) = self.cfg.ip.ipv6;
-                    let mask =
-                        Ipv6Addr::from(u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0));
+                    let mask = Ipv6Addr::from(u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0));
                     info(format!("^DHCPV6: {addr},{mask},{gw},{gw},2001:db8::53,2001:db8::54,150000000,50000000"), q)
                 }
                 _ => cme(code::NOT_ALLOWED),
@@ -739,17 +730,11 @@ impl Modem {
                 let lines = cids
                     .into_iter()
                     .map(|c| match self.conn {
-                        Conn::Connected(a) if a == c => {
-                            format!("+CGPADDR: {c},\"{}\"", self.cfg.ip.address)
-                        }
+                        Conn::Connected(a) if a == c => format!("+CGPADDR: {c},\"{}\"", self.cfg.ip.address),
                         _ => format!("+CGPADDR: {c}"),
                     })
                     .collect();
-                Answer {
-                    lines,
-                    fin: Final::Ok,
-                    delay: q,
-                }
+                Answer { lines, fin: Final::Ok, delay: q }
             }
             (Action::Cgcontrdp, Kind::Exec | Kind::Set(_)) => {
                 let ip = &self.cfg.ip;
@@ -757,8 +742,7 @@ impl Modem {
                     Conn::Connected(c) if cmd.num(0).is_none() || cmd.num(0) == Some(c) => {
                         let apn = self.pdp.get(&c).map(|p| p.apn.clone()).unwrap_or_default();
                         let mask = prefix_mask(ip.prefix_len);
-                        let dns =
-                            |i: usize| ip.dns.get(i).map(|d| d.to_string()).unwrap_or_default();
+                        let dns = |i: usize| ip.dns.get(i).map(|d| d.to_string()).unwrap_or_default();
                         vec![format!(
                             "+CGCONTRDP: {c},5,\"{apn}\",\"{}.{mask}\",\"{}\",\"{}\",\"{}\"",
                             ip.address,
@@ -769,11 +753,7 @@ impl Modem {
                     }
                     _ => Vec::new(),
                 };
-                Answer {
-                    lines,
-                    fin: Final::Ok,
-                    delay: q,
-                }
+                Answer { lines, fin: Final::Ok, delay: q }
             }
             _ => self.unknown(),
         }
@@ -1238,9 +1218,7 @@ impl Modem {
                     // Fibocom: state first, then cid and address (PR #24689 review:
                     // "+GTRNDIS: 0" when the data call is off).
                     "+GTRNDIS" => match self.conn {
-                        Conn::Connected(c) => {
-                            vec![format!("+GTRNDIS: 1,{c},\"{}\"", self.cfg.ip.address)]
-                        }
+                        Conn::Connected(c) => vec![format!("+GTRNDIS: 1,{c},\"{}\"", self.cfg.ip.address)],
                         _ => vec!["+GTRNDIS: 0".to_string()],
                     },
                     "+QNETDEVCTL" => match self.conn {
@@ -1801,20 +1779,11 @@ mod tests {
     fn syscfgex_service_domain_alone() {
         let mut m = modem("huawei");
         // comgt-ncm's PS-only command (ncm.json, huawei "psonly"): "99" keeps the mode.
-        assert_eq!(
-            text(&mut m, "AT^SYSCFGEX=\"99\",40000000,2,1,40000000,,"),
-            "\r\nOK\r\n"
-        );
+        assert_eq!(text(&mut m, "AT^SYSCFGEX=\"99\",40000000,2,1,40000000,,"), "\r\nOK\r\n");
         let st = m.stats();
         assert_eq!((st.mode_writes, st.service_domain_writes), (0, 1));
-        assert_eq!(
-            text(&mut m, "AT^SYSCFGEX?"),
-            "\r\n^SYSCFGEX: \"00\",3FFFFFFF,1,1,7FFFFFFFFFFFFFFF\r\n\r\nOK\r\n"
-        );
-        assert_eq!(
-            text(&mut m, "AT^SYSCFGEX=\"99\",40000000,2,7,40000000,,"),
-            "\r\n+CME ERROR: 50\r\n"
-        );
+        assert_eq!(text(&mut m, "AT^SYSCFGEX?"), "\r\n^SYSCFGEX: \"00\",3FFFFFFF,1,1,7FFFFFFFFFFFFFFF\r\n\r\nOK\r\n");
+        assert_eq!(text(&mut m, "AT^SYSCFGEX=\"99\",40000000,2,7,40000000,,"), "\r\n+CME ERROR: 50\r\n");
         assert_eq!(m.stats().service_domain_writes, 1);
     }
 

@@ -292,6 +292,7 @@ const FIBOCOM: Personality = Personality {
     attach_dials: false,
 };
 
+
 const SIERRA: Personality = Personality {
     name: "sierra",
     manufacturer: "Sierra Wireless, Incorporated",
@@ -433,19 +434,8 @@ const SPREADTRUM: Personality = Personality {
 };
 
 static ALL: &[Personality] = &[
-    HUAWEI,
-    GENERIC,
-    QUECTEL,
-    SIERRA,
-    ZTE,
-    MARVELL,
-    MIKROTIK,
-    SONY,
-    SAMSUNG,
-    MTK1,
-    SPREADTRUM,
-    QUECTEL_EG060W,
-    FIBOCOM,
+    HUAWEI, GENERIC, QUECTEL, SIERRA, ZTE, MARVELL, MIKROTIK, SONY, SAMSUNG, MTK1, SPREADTRUM,
+    QUECTEL_EG060W, FIBOCOM,
 ];
 
 static NAMES: &[&str] = &[
