@@ -29,6 +29,15 @@ pub struct UpArgs {
     /// --share-port). Also `option share_ports`.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
     pub share_ports: Option<u32>,
+    /// Publish the ubus object `ncmd` on this ubusd socket (default: OpenWrt's, when it
+    /// exists). Also `option ubus_socket` in a `config ncmd` section.
+    #[cfg(feature = "ubus")]
+    #[arg(long, value_name = "PATH", conflicts_with = "no_ubus")]
+    pub ubus_socket: Option<PathBuf>,
+    /// Do not publish the ubus object. Also `option ubus '0'` in a `config ncmd` section.
+    #[cfg(feature = "ubus")]
+    #[arg(long)]
+    pub no_ubus: bool,
     /// Root of sysfs (for tests).
     #[arg(long, default_value = "/sys", hide = true)]
     pub sysfs_root: PathBuf,
@@ -61,7 +70,41 @@ fn observe_from(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> 
             None => Ok(None),
         }
     };
-    Ok(Observe { metrics: addr(&args.metrics_listen, "metrics_listen")?, web: addr(&args.web_listen, "web_listen")?, config: Some(args.config.clone()) })
+    Ok(Observe {
+        metrics: addr(&args.metrics_listen, "metrics_listen")?,
+        web: addr(&args.web_listen, "web_listen")?,
+        config: Some(args.config.clone()),
+        #[cfg(feature = "ubus")]
+        ubus: ubus_from(args, uci_text)?,
+    })
+}
+
+/// The ubus object to publish: off with --no-ubus or `option ubus '0'`; on the socket
+/// --ubus-socket / `option ubus_socket` names; else on OpenWrt's socket when it exists.
+#[cfg(feature = "ubus")]
+fn ubus_from(args: &UpArgs, uci_text: &str) -> Result<Option<crate::daemon::ubus::Publish>, crate::Error> {
+    let global = |option: &str| -> Option<String> {
+        let pkg = ncmd_config::parse_uci(uci_text).ok()?;
+        let found = pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
+            Some(ncmd_config::uci::Value::Single(v)) => Some(v.clone()),
+            _ => None,
+        });
+        found
+    };
+    let off = match global("ubus").as_deref() {
+        None | Some("1" | "on" | "true" | "yes" | "enabled") => false,
+        Some("0" | "off" | "false" | "no" | "disabled") => true,
+        Some(other) => return Err(format!("option ubus '{other}': expected 0 or 1").into()),
+    };
+    if args.no_ubus || off {
+        return Ok(None);
+    }
+    let socket = args.ubus_socket.clone().or_else(|| global("ubus_socket").map(PathBuf::from));
+    if socket.is_none() && ncmd_ubus::default_socket().is_none() {
+        tracing::debug!("no ubusd here; the ubus object is not published");
+        return Ok(None);
+    }
+    Ok(Some(crate::daemon::ubus::Publish { socket, name: "ncmd".into() }))
 }
 
 #[cfg(not(feature = "web"))]
@@ -72,6 +115,9 @@ fn observe_from(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error>
     if asks {
         tracing::warn!("metrics_listen/web_listen are set but this ncmd was built without the `web` feature; ignored");
     }
+    #[cfg(feature = "ubus")]
+    return Ok(Observe { ubus: ubus_from(_args, uci_text)?, ..Observe::default() });
+    #[cfg(not(feature = "ubus"))]
     Ok(Observe::default())
 }
 
