@@ -143,3 +143,30 @@ fn real_programs_share_the_modem_while_the_link_stays_up() {
     assert!(log.contains("<- ^RSSI:"), "the daemon saw the URC too");
     assert!(log.contains("refused AT^NDISDUP (write)"), "the refusal is logged");
 }
+
+#[test]
+fn doctor_points_a_tool_on_the_modem_s_port_at_the_shared_port() {
+    let dir = std::env::temp_dir().join(format!("ncmd-doctor-share-{}", std::process::id()));
+    let etc = dir.join("config");
+    std::fs::create_dir_all(&etc).unwrap();
+    let network = dir.join("network");
+    std::fs::write(&network, "config interface 'wwan'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n").unwrap();
+    // luci-app-sms-tool's /etc/config/sms_tool, pointed at the modem's own AT port.
+    std::fs::write(etc.join("sms_tool"), "config sms_tool\n\toption readport '/dev/ttyUSB1'\n\toption sendport '/dev/ttyUSB1'\n").unwrap();
+    let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("../usb/tests/fixtures/huawei_e3372h-stick-ncm_12d1_1506.txt");
+    let out = Command::new(common::ncmd())
+        .args(["doctor", "--json", "--usb-devices"])
+        .arg(&dump)
+        .arg("--config")
+        .arg(&network)
+        .arg("--etc-config")
+        .arg(&etc)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<&serde_json::Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["subject"] == "sms_tool").collect();
+    assert_eq!(found.len(), 2, "readport and sendport: {report}");
+    assert!(found[0]["fix"][0].as_str().unwrap().contains("share_port='/dev/ttyNCM0'"), "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -63,14 +63,20 @@ impl BlobBuf {
     pub fn open(&mut self, id: u8, extended: bool) -> usize {
         let at = self.buf.len();
         let flag = if extended { EXTENDED } else { 0 };
-        self.buf.extend_from_slice(&(flag | (u32::from(id) << ID_SHIFT)).to_be_bytes());
+        self.buf
+            .extend_from_slice(&(flag | (u32::from(id) << ID_SHIFT)).to_be_bytes());
         at
     }
 
     /// Closes the attribute opened at `at`: writes its length, pads its data.
     pub fn close(&mut self, at: usize) {
         let len = (self.buf.len() - at) as u32;
-        let head = u32::from_be_bytes([self.buf[at], self.buf[at + 1], self.buf[at + 2], self.buf[at + 3]]);
+        let head = u32::from_be_bytes([
+            self.buf[at],
+            self.buf[at + 1],
+            self.buf[at + 2],
+            self.buf[at + 3],
+        ]);
         let head = (head & !LEN_MASK) | (len & LEN_MASK);
         self.buf[at..at + 4].copy_from_slice(&head.to_be_bytes());
         self.buf.resize(pad4(self.buf.len()), 0);
@@ -80,7 +86,8 @@ impl BlobBuf {
     fn open_msg(&mut self, kind: u8, name: &str) -> usize {
         let at = self.open(kind, true);
         let name = &name.as_bytes()[..name.len().min(u16::MAX as usize - 1)];
-        self.buf.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        self.buf
+            .extend_from_slice(&(name.len() as u16).to_be_bytes());
         self.buf.extend_from_slice(name);
         self.buf.push(0);
         self.buf.resize(at + 4 + pad4(2 + name.len() + 1), 0);
@@ -111,7 +118,8 @@ impl BlobBuf {
                     self.close(at);
                 } else {
                     let at = self.open_msg(kind::DOUBLE, name);
-                    self.buf.extend_from_slice(&n.as_f64().unwrap_or(f64::NAN).to_bits().to_be_bytes());
+                    self.buf
+                        .extend_from_slice(&n.as_f64().unwrap_or(f64::NAN).to_bits().to_be_bytes());
                     self.close(at);
                 }
             }
@@ -189,7 +197,11 @@ pub fn attrs(data: &[u8]) -> Result<Vec<Attr<'_>>, BlobError> {
         if len < 4 || at + len > data.len() {
             return Err(BlobError::Truncated(at));
         }
-        out.push(Attr { id: ((head >> ID_SHIFT) & 0x7f) as u8, extended: head & EXTENDED != 0, data: &data[at + 4..at + len] });
+        out.push(Attr {
+            id: ((head >> ID_SHIFT) & 0x7f) as u8,
+            extended: head & EXTENDED != 0,
+            data: &data[at + 4..at + len],
+        });
         at += pad4(len);
     }
     Ok(out)
@@ -220,7 +232,12 @@ fn msg_to_json<'a>(a: &Attr<'a>, whole: &[u8]) -> Result<(&'a str, Value), BlobE
     let v = match a.id {
         kind::UNSPEC => Value::Null,
         kind::TABLE => Value::Object(table_to_json(p)?),
-        kind::ARRAY => Value::Array(attrs(p)?.iter().map(|c| msg_to_json(c, whole).map(|(_, v)| v)).collect::<Result<_, _>>()?),
+        kind::ARRAY => Value::Array(
+            attrs(p)?
+                .iter()
+                .map(|c| msg_to_json(c, whole).map(|(_, v)| v))
+                .collect::<Result<_, _>>()?,
+        ),
         kind::STRING => {
             let end = p.iter().position(|&b| b == 0).ok_or_else(bad)?;
             Value::String(String::from_utf8_lossy(&p[..end]).into_owned())
@@ -260,7 +277,10 @@ mod tests {
         // namelen 1, "a\0" padded to 4 bytes of name header, "xy\0" padded.
         let mut b = BlobBuf::new();
         b.put_json("a", &json!("xy"));
-        assert_eq!(b.into_bytes(), [0x83, 0, 0, 11, 0, 1, b'a', 0, b'x', b'y', 0, 0]);
+        assert_eq!(
+            b.into_bytes(),
+            [0x83, 0, 0, 11, 0, 1, b'a', 0, b'x', b'y', 0, 0]
+        );
         let mut b = BlobBuf::new();
         b.put_u32(3, 0x0102_0304);
         assert_eq!(b.into_bytes(), [0x03, 0, 0, 8, 1, 2, 3, 4]);

@@ -66,12 +66,17 @@ const MAX_MSG: usize = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum UbusError {
     #[error("cannot connect to ubusd at {path}: {source} (is ubusd running?)")]
-    Connect { path: PathBuf, source: std::io::Error },
+    Connect {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("ubus connection failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("ubusd sent a malformed message: {0}")]
     Protocol(String),
-    #[error("ubusd refused to add object {name} (status {status}); is another process publishing it?")]
+    #[error(
+        "ubusd refused to add object {name} (status {status}); is another process publishing it?"
+    )]
     AddObject { name: String, status: u32 },
 }
 
@@ -85,7 +90,10 @@ pub struct Method {
 
 impl Method {
     pub fn new(name: &str, args: &[(&str, u8)]) -> Method {
-        Method { name: name.into(), args: args.iter().map(|(n, t)| ((*n).into(), *t)).collect() }
+        Method {
+            name: name.into(),
+            args: args.iter().map(|(n, t)| ((*n).into(), *t)).collect(),
+        }
     }
 }
 
@@ -107,12 +115,29 @@ pub struct Connection {
 
 impl Connection {
     /// Connects to ubusd at `socket` and publishes object `name` with `methods`.
-    pub async fn publish(socket: &Path, name: &str, methods: Vec<Method>) -> Result<Connection, UbusError> {
-        let stream = UnixStream::connect(socket).await.map_err(|source| UbusError::Connect { path: socket.to_owned(), source })?;
-        let mut c = Connection { stream, seq: 0, object_id: 0, methods };
+    pub async fn publish(
+        socket: &Path,
+        name: &str,
+        methods: Vec<Method>,
+    ) -> Result<Connection, UbusError> {
+        let stream = UnixStream::connect(socket)
+            .await
+            .map_err(|source| UbusError::Connect {
+                path: socket.to_owned(),
+                source,
+            })?;
+        let mut c = Connection {
+            stream,
+            seq: 0,
+            object_id: 0,
+            methods,
+        };
         let hello = c.read().await?;
         if hello.kind != msg::HELLO {
-            return Err(UbusError::Protocol(format!("expected HELLO first, got message type {}", hello.kind)));
+            return Err(UbusError::Protocol(format!(
+                "expected HELLO first, got message type {}",
+                hello.kind
+            )));
         }
         let mut b = BlobBuf::new();
         b.put_string(attr::OBJPATH, name);
@@ -140,7 +165,10 @@ impl Connection {
                 msg::STATUS => {
                     let status = find(attr::STATUS).unwrap_or(u32::MAX);
                     if status != 0 || c.object_id == 0 {
-                        return Err(UbusError::AddObject { name: name.into(), status });
+                        return Err(UbusError::AddObject {
+                            name: name.into(),
+                            status,
+                        });
                     }
                     return Ok(c);
                 }
@@ -170,11 +198,23 @@ impl Connection {
                 tracing::debug!("ubus: malformed INVOKE ignored");
                 continue;
             };
-            let method = a.iter().find(|x| x.id == attr::METHOD).and_then(|x| x.string()).map(str::to_owned);
-            let no_reply = a.iter().find(|x| x.id == attr::NO_REPLY).is_some_and(|x| x.data.first().is_some_and(|&b| b != 0));
-            let args = a.iter().find(|x| x.id == attr::DATA).map(|x| table_to_json(x.data));
+            let method = a
+                .iter()
+                .find(|x| x.id == attr::METHOD)
+                .and_then(|x| x.string())
+                .map(str::to_owned);
+            let no_reply = a
+                .iter()
+                .find(|x| x.id == attr::NO_REPLY)
+                .is_some_and(|x| x.data.first().is_some_and(|&b| b != 0));
+            let args = a
+                .iter()
+                .find(|x| x.id == attr::DATA)
+                .map(|x| table_to_json(x.data));
             let result = match (method, args) {
-                (Some(method), Some(Ok(args))) if self.methods.iter().any(|m| m.name == method) => handler(method, args).await,
+                (Some(method), Some(Ok(args))) if self.methods.iter().any(|m| m.name == method) => {
+                    handler(method, args).await
+                }
                 (Some(_), Some(Ok(_))) => Err(Status::MethodNotFound),
                 _ => Err(Status::InvalidArgument),
             };
@@ -200,7 +240,13 @@ impl Connection {
         }
     }
 
-    async fn send(&mut self, kind: u8, seq: u16, peer: u32, body: BlobBuf) -> Result<(), UbusError> {
+    async fn send(
+        &mut self,
+        kind: u8,
+        seq: u16,
+        peer: u32,
+        body: BlobBuf,
+    ) -> Result<(), UbusError> {
         let mut top = BlobBuf::new();
         let at = top.open(0, false);
         let mut bytes = top.into_bytes();
@@ -220,12 +266,18 @@ impl Connection {
     async fn read(&mut self) -> Result<Message, UbusError> {
         let mut head = [0u8; 12];
         self.stream.read_exact(&mut head).await?;
-        let len = (u32::from_be_bytes([head[8], head[9], head[10], head[11]]) & 0x00ff_ffff) as usize;
+        let len =
+            (u32::from_be_bytes([head[8], head[9], head[10], head[11]]) & 0x00ff_ffff) as usize;
         if !(4..=MAX_MSG).contains(&len) {
             return Err(UbusError::Protocol(format!("blob length {len}")));
         }
         let mut body = vec![0u8; len - 4];
         self.stream.read_exact(&mut body).await?;
-        Ok(Message { kind: head[1], seq: u16::from_be_bytes([head[2], head[3]]), peer: u32::from_be_bytes([head[4], head[5], head[6], head[7]]), body })
+        Ok(Message {
+            kind: head[1],
+            seq: u16::from_be_bytes([head[2], head[3]]),
+            peer: u32::from_be_bytes([head[4], head[5], head[6], head[7]]),
+            body,
+        })
     }
 }

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 fn prefix() -> PathBuf {
     let root = std::env::var_os("NCMD_UBUS_ROOT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/netifd-harness/root"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/netifd-harness/root")
+        });
     assert!(
         root.join("sbin/ubusd").exists() && root.join("bin/ubus").exists(),
         "no ubusd/ubus under {}: build them with shared/netifd-harness/build.sh from the repository root (see its README for the packages), or set NCMD_UBUS_ROOT",
@@ -44,10 +46,18 @@ impl Ubusd {
             .expect("start ubusd");
         let t0 = Instant::now();
         while !socket.exists() {
-            assert!(t0.elapsed() < Duration::from_secs(5), "ubusd made no socket");
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "ubusd made no socket"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
-        Ubusd { child, socket, root, _dir: dir }
+        Ubusd {
+            child,
+            socket,
+            root,
+            _dir: dir,
+        }
     }
 
     /// `ubus -s SOCK ARGS...` → (exit code, stdout).
@@ -59,7 +69,10 @@ impl Ubusd {
             .env("LD_LIBRARY_PATH", self.root.join("lib"))
             .output()
             .expect("run ubus");
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     }
 }
 
@@ -74,7 +87,10 @@ impl Drop for Ubusd {
 async fn handler(method: String, args: Map<String, Value>) -> Result<Map<String, Value>, Status> {
     match method.as_str() {
         "status" => {
-            let iface = args.get("interface").and_then(Value::as_str).unwrap_or("wwan");
+            let iface = args
+                .get("interface")
+                .and_then(Value::as_str)
+                .unwrap_or("wwan");
             if iface != "wwan" {
                 return Err(Status::NotFound);
             }
@@ -88,38 +104,63 @@ async fn handler(method: String, args: Map<String, Value>) -> Result<Map<String,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ubus_call_reaches_the_published_object() {
     let bus = Ubusd::start("call");
-    let conn = Connection::publish(&bus.socket, "ncmd", vec![Method::new("status", &[("interface", kind::STRING)]), Method::new("info", &[])])
-        .await
-        .expect("publish");
+    let conn = Connection::publish(
+        &bus.socket,
+        "ncmd",
+        vec![
+            Method::new("status", &[("interface", kind::STRING)]),
+            Method::new("info", &[]),
+        ],
+    )
+    .await
+    .expect("publish");
     assert!(conn.object_id() != 0);
     let server = tokio::spawn(conn.serve(handler));
 
     let bus2 = &bus;
     let (code, list) = tokio::task::block_in_place(|| bus2.cli(&["-v", "list", "ncmd"]));
     assert_eq!(code, 0);
-    assert!(list.contains("\"status\":{\"interface\":\"String\"}"), "{list}");
+    assert!(
+        list.contains("\"status\":{\"interface\":\"String\"}"),
+        "{list}"
+    );
     let (code, out) = tokio::task::block_in_place(|| bus2.cli(&["call", "ncmd", "status"]));
     assert_eq!(code, 0, "{out}");
     let v: Value = serde_json::from_str(&out).expect("ubus prints JSON");
-    assert_eq!(v, json!({"wwan": {"state": "up", "uptime_s": 42, "signal": {"rssi_dbm": -71.5}, "ipv6": null, "events": ["a", "b"], "ok": true}}));
-    let (code, _) = tokio::task::block_in_place(|| bus2.cli(&["call", "ncmd", "status", "{\"interface\":\"lan\"}"]));
+    assert_eq!(
+        v,
+        json!({"wwan": {"state": "up", "uptime_s": 42, "signal": {"rssi_dbm": -71.5}, "ipv6": null, "events": ["a", "b"], "ok": true}})
+    );
+    let (code, _) = tokio::task::block_in_place(|| {
+        bus2.cli(&["call", "ncmd", "status", "{\"interface\":\"lan\"}"])
+    });
     // The CLI exits with the negated status: 256 - 4 for NOT_FOUND.
     assert_eq!(code, 256 - Status::NotFound as i32);
     let (code, _) = tokio::task::block_in_place(|| bus2.cli(&["call", "ncmd", "nosuch"]));
     assert_eq!(code, 256 - Status::MethodNotFound as i32);
     let (code, out) = tokio::task::block_in_place(|| bus2.cli(&["call", "ncmd", "info"]));
     assert_eq!(code, 0);
-    assert_eq!(serde_json::from_str::<Value>(&out).expect("JSON"), json!({}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).expect("JSON"),
+        json!({})
+    );
     // ubusd gone: serve ends with an error, never spins.
     drop(bus);
-    let ended = tokio::time::timeout(Duration::from_secs(5), server).await.expect("serve ends when ubusd goes");
+    let ended = tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve ends when ubusd goes");
     assert!(ended.expect("join").is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_publisher_of_the_same_name_is_refused_clearly() {
     let bus = Ubusd::start("dup");
-    let _first = Connection::publish(&bus.socket, "ncmd", vec![Method::new("status", &[])]).await.expect("first");
-    let err = Connection::publish(&bus.socket, "ncmd", vec![Method::new("status", &[])]).await.err().expect("second refused");
+    let _first = Connection::publish(&bus.socket, "ncmd", vec![Method::new("status", &[])])
+        .await
+        .expect("first");
+    let err = Connection::publish(&bus.socket, "ncmd", vec![Method::new("status", &[])])
+        .await
+        .err()
+        .expect("second refused");
     assert!(err.to_string().contains("another process"), "{err}");
 }
