@@ -328,9 +328,13 @@ impl Client {
             }
             tokio::select! {
                 r = self.pty.read(&mut buf) => match r {
-                    Ok(0) => {}
+                    // End of file or EIO cannot happen while we hold the slave; should
+                    // they, the link stops rather than spin.
+                    Ok(0) => {
+                        warn!("shared port {}: end of file on the pty; this link stops", self.name);
+                        return;
+                    }
                     Ok(n) => self.typed(&buf[..n]).await,
-                    // EIO cannot happen while we hold the slave; anything else ends the pty.
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         warn!("shared port {}: read failed: {e}; this link stops", self.name);
@@ -460,8 +464,7 @@ impl Client {
                     }
                     self.input.extend_from_slice(&buf[..n]);
                 }
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) | Err(_) => {
+                Ok(Ok(_)) | Ok(Err(_)) | Err(_) => {
                     warn!(
                         "shared port {}: no text ended by Ctrl-Z within {limit:?}; cancelled",
                         self.name

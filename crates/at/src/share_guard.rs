@@ -113,7 +113,7 @@ impl ShareGuard {
     /// The verdict on one command line (without its CR).
     pub fn judge(&self, line: &str) -> Verdict {
         let line = line.trim();
-        if line.len() < 2 || !line[..2].eq_ignore_ascii_case("AT") {
+        if !line.get(..2).is_some_and(|a| a.eq_ignore_ascii_case("AT")) {
             return Verdict::Ignore;
         }
         let commands = match split(line) {
@@ -178,7 +178,7 @@ pub fn split(line: &str) -> Result<Vec<Command>, String> {
     let line = line.trim();
     let rest = line
         .get(2..)
-        .filter(|_| line[..2].eq_ignore_ascii_case("AT"))
+        .filter(|_| line.get(..2).is_some_and(|a| a.eq_ignore_ascii_case("AT")))
         .ok_or_else(|| "not an AT command".to_string())?;
     let b = rest.as_bytes();
     let mut out = Vec::new();
@@ -197,7 +197,7 @@ pub fn split(line: &str) -> Result<Vec<Command>, String> {
             }
             let name = rest[start..i].to_ascii_uppercase();
             let (form, end) = extended_form(b, i);
-            let value = rest[i..end].to_string();
+            let value = rest.get(i..end).unwrap_or("").to_string();
             out.push(Command { name, form, value });
             i = end;
         } else if c.is_ascii_alphabetic() || c == b'&' {
@@ -212,12 +212,12 @@ pub fn split(line: &str) -> Result<Vec<Command>, String> {
                 out.push(Command {
                     name,
                     form: Form::Action,
-                    value: rest[i..].to_string(),
+                    value: rest.get(i..).unwrap_or("").to_string(),
                 });
                 break;
             }
             let (form, end) = basic_form(b, i, name.starts_with('S'));
-            let value = rest[i.min(rest.len())..end].to_string();
+            let value = rest.get(i.min(rest.len())..end).unwrap_or("").to_string();
             out.push(Command { name, form, value });
             i = end;
         } else {
@@ -372,6 +372,16 @@ mod tests {
         assert_eq!(c[0].name, "+CGDCONT");
         assert_eq!(c[1].name, "+CSQ");
         assert_eq!(c[1].form, Form::Action);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_line_gets_a_verdict_without_panicking(line in "\\PC{0,40}", tail in "[a-zA-Z&+^;=?\"0-9é]{0,20}") {
+            let g = huawei();
+            let _ = g.judge(&line);
+            let _ = g.judge(&format!("AT{tail}"));
+            let _ = g.judge(&format!("AT&{line}"));
+        }
     }
 
     #[test]
