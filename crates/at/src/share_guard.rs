@@ -149,13 +149,13 @@ impl ShareGuard {
         if REFUSED_BASIC.contains(&name) {
             return Some(format!("AT{name}: {owned}"));
         }
-        if name == "V" && c.value != "1" && c.value != "" {
+        if name == "V" && c.value != "1" && !c.value.is_empty() {
             return Some(format!(
                 "ATV{}: the daemon reads verbose result codes",
                 c.value
             ));
         }
-        if name == "Q" && c.value != "0" && c.value != "" {
+        if name == "Q" && c.value != "0" && !c.value.is_empty() {
             return Some(format!("ATQ{}: the daemon needs result codes", c.value));
         }
         if name.starts_with('S') && c.form == Form::Set {

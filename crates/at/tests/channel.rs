@@ -443,7 +443,7 @@ async fn an_abandoned_prompt_is_closed_before_the_next_command() {
         send(&mut modem, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n").await;
         modem
     });
-    let abandoned = ch.passthrough("AT+CMGS=\"1\"", T, || std::future::pending());
+    let abandoned = ch.passthrough("AT+CMGS=\"1\"", T, std::future::pending);
     assert!(tokio::time::timeout(Duration::from_secs(30), abandoned)
         .await
         .is_err());

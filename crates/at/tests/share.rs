@@ -103,8 +103,10 @@ struct Setup {
 }
 
 async fn setup(count: usize) -> Setup {
-    let mut opts = SimOptions::default();
-    opts.latency_scale = 0.0;
+    let opts = SimOptions {
+        latency_scale: 0.0,
+        ..SimOptions::default()
+    };
     let sim = Simulator::start(opts).await.expect("simulator starts");
     let ch = AtChannel::open(&sim.tty_path())
         .await
