@@ -3,13 +3,14 @@
 //! This file is the edge: logging, the runtime, and the one place where errors become a
 //! one-line message and an exit status (0 success, 1 failure, 2 usage error).
 //! The module tree is the architecture of DESIGN.md; arrows run one way:
-//! `cli` → `daemon` → `session` → leaf crates, with `expose`, `control` and `status`
-//! below the daemon.
+//! `cli` → `daemon` → `expose` → `session` → `control` → `status` → `files`, then the
+//! leaf crates.
 
 mod cli;
 mod control;
 mod daemon;
 mod expose;
+mod files;
 mod session;
 mod status;
 
@@ -40,7 +41,8 @@ fn main() -> ExitCode {
     match rt.block_on(cli::run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ncmd: {e}");
+            // Errors may quote the modem or a file: shown, never obeyed by the terminal.
+            eprintln!("ncmd: {}", expose::render::printable(&e.to_string()));
             ExitCode::from(1)
         }
     }

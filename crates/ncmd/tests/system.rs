@@ -74,7 +74,7 @@ fn wrong_pin_is_sent_once_across_restarts() {
     // A restarted daemon, same config: it must not try the rejected PIN again.
     lab.up(&cfg, None);
     let st = lab.wait_state("blocked", UP);
-    assert!(st["connection"]["last_error"].as_str().unwrap().contains("rejected before"), "{st}");
+    assert!(st["connection"]["last_error"].as_str().unwrap().contains("sent before"), "{st}");
     assert_eq!(lab.sim("stats")["pin_attempts"], 1, "the rejected PIN was sent again");
 }
 

@@ -33,15 +33,19 @@ const SIGNAL_TICKS: u64 = 10;
 /// Requests from the `Simulator` handle and the control socket.
 #[derive(Debug)]
 pub enum Msg {
-    Inject(Fault),
+    /// A fault; the sender, when given, hears back once every effect of it is in place
+    /// (the data link's routes and carrier included), so a caller can act on it at once.
+    Inject(Fault, Option<tokio::sync::oneshot::Sender<()>>),
     Shutdown,
 }
 
 /// Requests to the data-link task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum DataLinkCmd {
     Carrier(bool),
     Blackhole(bool),
+    /// Answered when every command before it has been applied.
+    Barrier(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>>),
 }
 
 /// State shared with the handle and the control socket.
@@ -206,7 +210,12 @@ impl Engine {
             let wants_write = !self.out.is_empty();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
-                    Some(Msg::Inject(f)) => self.inject(f),
+                    Some(Msg::Inject(f, done)) => {
+                        self.inject(f);
+                        if let Some(done) = done {
+                            self.after_datalink(done);
+                        }
+                    }
                     Some(Msg::Shutdown) | None => break,
                 },
                 r = read_port(&self.pty, &mut buf) => match r {
@@ -464,6 +473,19 @@ impl Engine {
         self.pty = Some(pty);
         let fx = self.shared.modem().boot();
         self.apply(fx);
+    }
+
+    /// Tells `done` once the data link has applied everything sent to it so far (at once
+    /// when there is no data link).
+    fn after_datalink(&self, done: tokio::sync::oneshot::Sender<()>) {
+        match &self.datalink {
+            Some(tx) => {
+                let _ = tx.send(DataLinkCmd::Barrier(std::sync::Arc::new(std::sync::Mutex::new(Some(done)))));
+            }
+            None => {
+                let _ = done.send(());
+            }
+        }
     }
 
     fn to_datalink(&self, cmd: DataLinkCmd) {

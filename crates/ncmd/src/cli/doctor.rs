@@ -70,7 +70,8 @@ pub async fn run(args: DoctorArgs) -> Result<(), crate::Error> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", ncmd_usb::render(&report));
+        // USB strings (manufacturer, product) come from the device: shown, never obeyed.
+        print!("{}", crate::expose::render::printable_text(&ncmd_usb::render(&report)));
     }
     Ok(())
 }

@@ -51,29 +51,40 @@ pub struct UpArgs {
     #[cfg(feature = "web")]
     #[arg(long, value_name = "ADDR:PORT")]
     pub web_listen: Option<String>,
+    /// A host name the page and metrics may be addressed by (repeatable; `localhost` and
+    /// IP addresses always work). Also `list web_hosts` in a `config ncmd` section.
+    #[cfg(feature = "web")]
+    #[arg(long = "web-host", value_name = "NAME")]
+    pub web_hosts: Vec<String>,
 }
 
 /// From the flags, else from `config ncmd` sections of the UCI text (flags win).
 #[cfg(feature = "web")]
 fn observe_from(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
-    let global = |option: &str| -> Option<String> {
-        let pkg = ncmd_config::parse_uci(uci_text).ok()?;
-        let found = pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
-            Some(ncmd_config::uci::Value::Single(v)) if !v.is_empty() => Some(v.clone()),
-            _ => None,
-        });
-        found
+    use ncmd_config::uci::Value;
+    let pkg = ncmd_config::parse_uci(uci_text).ok();
+    let global = |option: &str| -> Vec<String> {
+        let values = pkg.iter().flat_map(|p| p.sections_of("ncmd")).filter_map(|s| s.get(option));
+        values
+            .flat_map(|v| match v {
+                Value::Single(v) => v.split_whitespace().map(str::to_string).collect::<Vec<_>>(),
+                Value::List(l) => l.clone(),
+            })
+            .filter(|v| !v.is_empty())
+            .collect()
     };
     let addr = |flag: &Option<String>, option: &str| -> Result<Option<std::net::SocketAddr>, crate::Error> {
-        match flag.clone().or_else(|| global(option)) {
+        match flag.clone().or_else(|| global(option).into_iter().next()) {
             Some(s) => Ok(Some(crate::expose::web::parse_listen(&s).map_err(|e| format!("{option}: {e}"))?)),
             None => Ok(None),
         }
     };
+    let hosts = if args.web_hosts.is_empty() { global("web_hosts") } else { args.web_hosts.clone() };
     Ok(Observe {
         metrics: addr(&args.metrics_listen, "metrics_listen")?,
         web: addr(&args.web_listen, "web_listen")?,
         config: Some(args.config.clone()),
+        hosts,
         #[cfg(feature = "ubus")]
         ubus: ubus_from(args, uci_text)?,
     })
@@ -125,15 +136,22 @@ fn observe_from(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error>
 pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     let config = ncmd_config::load(&args.config)?;
     let observe = observe_from(&args, &std::fs::read_to_string(&args.config).unwrap_or_default())?;
-    for e in &config.errors {
-        eprintln!("ncmd: {e}");
-    }
     let mut specs: Vec<Spec> = if args.interfaces.is_empty() {
+        // Every valid interface runs; each invalid one is reported once, here.
+        for e in &config.errors {
+            eprintln!("ncmd: {e}");
+        }
         if config.specs.is_empty() {
-            return Err(format!("{} has no interface with option proto 'ncm'", args.config.display()).into());
+            return Err(match config.errors.len() {
+                0 => format!("{} has no interface with option proto 'ncm'", args.config.display()),
+                n => format!("{}: none of its {n} ncm interface(s) is valid (see above); fix them and run ncmd up again", args.config.display()),
+            }
+            .into());
         }
         config.specs.clone()
     } else {
+        // The named interfaces only; an error about one of them is the command's error
+        // (printed once, at the edge), errors about others are not this command's business.
         args.interfaces.iter().map(|i| config.interface(i).cloned()).collect::<Result<_, _>>()?
     };
     if args.share_port.is_some() || args.share_ports.is_some() {

@@ -35,6 +35,10 @@ pub struct Observe {
     /// The UCI file the page's settings form edits.
     #[cfg(feature = "web")]
     pub config: Option<PathBuf>,
+    /// Host names the page and metrics may be addressed by, besides `localhost` and IP
+    /// literals (`option web_hosts`, `--web-host`).
+    #[cfg(feature = "web")]
+    pub hosts: Vec<String>,
     /// The ubus object to publish (none: off).
     #[cfg(feature = "ubus")]
     pub ubus: Option<ubus::Publish>,
@@ -252,7 +256,7 @@ async fn start_http(observe: &Observe, opts: &Options, daemon: Arc<Daemon>) -> R
         return Ok(handles);
     }
     let token = web::new_token()?;
-    let state = Arc::new(WebState::new(token.clone(), observe.config.clone()));
+    let state = Arc::new(WebState::new(token.clone(), observe.config.clone(), observe.hosts.clone()));
     if let Some(addr) = observe.metrics {
         handles.push(web::serve(addr, Site::Metrics, daemon.clone(), state.clone()).await?);
         tracing::info!("Prometheus metrics on http://{addr}/metrics");

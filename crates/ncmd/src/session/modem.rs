@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use ncmd_at::{parse, AtChannel, AtError, CmeKind, Urc};
 use ncmd_config::Spec;
+use ncmd_link::ipcheck::{Proposal, Source};
 use ncmd_profile::{Var, Vars, VendorProfile};
 use tokio::sync::broadcast;
 
-use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
-use crate::session::query::{fill_mode, ipv4_from_reply, ipv6_from_reply, profiles};
+use crate::session::{Failure, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
+use crate::session::query::{fill_mode, profiles, proposed_v4, proposed_v6};
 use crate::status::{InterfaceStatus, ModemStatus};
 
 
@@ -25,6 +26,9 @@ const CMD_TIMEOUT: Duration = Duration::from_secs(10);
 /// modem silent this long is hung.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The status refresh as a whole (a dozen cheap reads that take well under a second on a
+/// working modem).
+const REFRESH_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct AtModem {
     chan: AtChannel,
@@ -319,21 +323,21 @@ impl Modem for AtModem {
         Ok(if profile.connected_pattern.is_some() { Some(false) } else { None })
     }
 
-    async fn ip_config(&mut self) -> Result<Option<IpConfig>, ModemError> {
+    async fn ip_config(&mut self) -> Result<Option<Proposal>, ModemError> {
         let profile = self.profile()?.clone();
-        let mut ip = IpConfig::default();
+        let mut ip = Proposal { from: Source::Modem, ipv4: None, ipv6: None, mtu: None };
         if self.spec.pdptype.has_ipv4() {
             if let Some(q) = &profile.ip_query {
                 let r = self.send(q, CMD_TIMEOUT).await;
                 if let Err(ModemError::PortGone(m)) = r {
                     return Err(ModemError::PortGone(m));
                 }
-                ip.ipv4 = r.ok().and_then(|r| ipv4_from_reply(&r, self.spec.profile));
+                ip.ipv4 = r.ok().and_then(|r| proposed_v4(&r, self.spec.profile));
             }
         }
         if self.spec.pdptype.has_ipv6() {
             if let Some(q) = &profile.ipv6_query {
-                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| ipv6_from_reply(&r));
+                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| proposed_v6(&r));
             }
         }
         Ok((ip.ipv4.is_some() || ip.ipv6.is_some()).then_some(ip))
@@ -377,17 +381,24 @@ impl Modem for AtModem {
         }
     }
 
-    async fn refresh_status(&mut self, status: &mut InterfaceStatus) {
-        status.modem.modem = self.identity.clone();
-        crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
-        if let Some((_, p)) = &self.profile {
-            fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
-        }
-        if let Ok(r) = self.query("AT+CGDCONT?").await {
-            if let Ok(list) = parse::cgdcont(&r) {
-                status.modem.pdp = list.into_iter().map(|c| crate::status::Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
+    async fn refresh_status(&mut self, status: &mut InterfaceStatus) -> Result<(), ModemError> {
+        // Each read below gives up quietly on its own; the whole is bounded so that a
+        // modem hanging half way through is reported, not waited on read after read.
+        let refresh = async {
+            status.modem.modem = self.identity.clone();
+            crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
+            if let Some((_, p)) = &self.profile {
+                fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
             }
-        }
+            if let Ok(r) = self.query("AT+CGDCONT?").await {
+                if let Ok(list) = parse::cgdcont(&r) {
+                    status.modem.pdp = list.into_iter().map(|c| crate::status::Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
+                }
+            }
+        };
+        tokio::time::timeout(REFRESH_LIMIT, refresh)
+            .await
+            .map_err(|_| ModemError::Timeout(format!("the modem stopped answering the status reads for {} s", REFRESH_LIMIT.as_secs())))
     }
 
     async fn next_event(&mut self) -> ModemEvent {

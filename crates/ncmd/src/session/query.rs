@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use ncmd_at::{parse, AtChannel};
+use ncmd_link::ipcheck::{Prefix, Proposed};
 use ncmd_profile::{Profiles, Vars, VendorProfile};
 
 use crate::status::{IpInfo, ModemStatus, Pdp};
@@ -193,37 +196,60 @@ pub async fn fill_radio(chan: &AtChannel, timeout: Duration, st: &mut ModemStatu
     }
 }
 
-/// IPv4 settings from whichever reply the profile's `ip_query` gives.
-pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+/// IPv4 settings as the modem reports them, unchecked, from whichever reply the
+/// profile's `ip_query` gives: `^DHCP` keeps its netmask as sent (holes and all), for
+/// the IP check to judge; `+CGCONTRDP` without a mask is a host address.
+pub fn proposed_v4(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
     if let Ok(d) = parse::dhcp(r) {
-        return Some(IpInfo {
-            address: d.address.to_string(),
-            prefix_len: d.prefix_len,
-            gateway: d.gateway.map(|g| g.to_string()),
-            dns: d.dns.iter().map(|a| a.to_string()).collect(),
+        return Some(Proposed {
+            address: d.address.into(),
+            prefix: Prefix::Mask(d.netmask.into()),
+            gateway: d.gateway.map(Into::into),
+            dns: d.dns.iter().map(|&a| a.into()).collect(),
         });
     }
-    if let Ok(list) = parse::cgcontrdp(r) {
-        if let Some(c) = list.into_iter().find(|c| c.cid == cid && c.address.is_some_and(|a| a.is_ipv4())) {
-            return Some(IpInfo {
-                address: c.address?.to_string(),
-                prefix_len: c.prefix_len.unwrap_or(32),
-                gateway: c.gateway.map(|g| g.to_string()),
-                dns: c.dns.iter().map(|a| a.to_string()).collect(),
-            });
-        }
-    }
-    None
+    let list = parse::cgcontrdp(r).ok()?;
+    let c = list.into_iter().find(|c| c.cid == cid && c.address.is_some_and(|a| a.is_ipv4()))?;
+    Some(Proposed {
+        address: c.address?,
+        prefix: c.prefix_len.map_or(Prefix::Unknown, Prefix::Len),
+        gateway: c.gateway,
+        dns: c.dns,
+    })
 }
 
-pub fn ipv6_from_reply(r: &ncmd_at::Response) -> Option<IpInfo> {
+/// IPv6 settings as the modem reports them (`^DHCPV6`), unchecked.
+pub fn proposed_v6(r: &ncmd_at::Response) -> Option<Proposed> {
     let d = parse::dhcpv6(r).ok()?;
-    Some(IpInfo {
-        address: d.address.to_string(),
-        prefix_len: d.prefix_len.unwrap_or(64),
-        gateway: d.gateway.map(|g| g.to_string()),
-        dns: d.dns.iter().map(|a| a.to_string()).collect(),
+    Some(Proposed {
+        address: d.address.into(),
+        prefix: d.prefix_len.map_or(Prefix::Unknown, Prefix::Len),
+        gateway: d.gateway.map(Into::into),
+        dns: d.dns.iter().map(|&a| a.into()).collect(),
     })
+}
+
+/// A report as `ncmd info` shows it (the prefix length of a netmask with holes is its
+/// count of ones; no mask shows as a host address).
+fn reported(p: &Proposed) -> IpInfo {
+    let width = if p.address.is_ipv6() { 128 } else { 32 };
+    let prefix_len = match p.prefix {
+        Prefix::Len(l) => l,
+        Prefix::Mask(IpAddr::V4(m)) => u32::from(m).count_ones() as u8,
+        Prefix::Mask(IpAddr::V6(m)) => u128::from(m).count_ones() as u8,
+        Prefix::Unknown => width,
+    };
+    IpInfo {
+        address: p.address.to_string(),
+        prefix_len,
+        gateway: p.gateway.map(|g| g.to_string()),
+        dns: p.dns.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+/// IPv4 settings as reported, for display.
+pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+    proposed_v4(r, cid).as_ref().map(reported)
 }
 
 /// The current mode by the profile's read-only `mode_query`.
@@ -262,5 +288,33 @@ pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorPr
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ncmd_link::ipcheck::{check, IpCheckError, Proposal, Source};
+
+    fn checked_v4(line: &str) -> Result<ncmd_link::ipcheck::Checked, IpCheckError> {
+        let p = proposed_v4(&ncmd_at::Response::new([line]), 1).expect("a report");
+        check(&Proposal { from: Source::Modem, ipv4: Some(p), ipv6: None, mtu: None }, &[])
+    }
+
+    #[test]
+    fn reports_reach_the_check_as_the_modem_sent_them() {
+        // Issue 12: a ^DHCP netmask with holes (255.0.255.0, little-endian hex) used to
+        // become /16 by counting its ones.
+        let e = checked_v4("^DHCP: 0200400A,00FF00FF,0100400A,0100400A,0,0,150000000,50000000").unwrap_err();
+        assert!(matches!(e, IpCheckError::MaskHoles { .. }), "{e}");
+        // `/200` in +CGCONTRDP.
+        let e = checked_v4("+CGCONTRDP: 1,5,\"internet\",\"10.64.0.2/200\",\"10.64.0.1\"").unwrap_err();
+        assert!(matches!(e, IpCheckError::PrefixRange { len: 200, .. }), "{e}");
+        // Without a mask: a host address, its gateway on-link.
+        let c = checked_v4("+CGCONTRDP: 1,5,\"internet\",\"10.64.0.2\",\"10.9.0.1\"").unwrap();
+        assert_eq!(c.ipv4.unwrap().prefix_len, 32);
+        // Huawei's own At_QryDhcpPara test reply (see ncmd-at huawei.rs) passes.
+        let c = checked_v4("^DHCP: 413DA8C0,00FFFFFF,423DA8C0,423DA8C0,00000000,00000000,81920000,81920000").unwrap();
+        assert_eq!(c.ipv4.unwrap().prefix_len, 24);
     }
 }

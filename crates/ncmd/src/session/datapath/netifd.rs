@@ -35,7 +35,14 @@ pub fn link_up_message(interface: &str, ifname: &str, spec: &Spec, ip: &IpConfig
         m["ipaddr"] = json!([{ "ipaddr": v4.address, "mask": v4.prefix_len.to_string() }]);
         if spec.defaultroute {
             if let Some(gw) = &v4.gateway {
-                m["routes"] = json!([{ "target": "0.0.0.0", "netmask": "0", "gateway": gw, "metric": spec.metric }]);
+                let default = json!({ "target": "0.0.0.0", "netmask": "0", "gateway": gw, "metric": spec.metric });
+                m["routes"] = if needs_onlink(&v4.address, v4.prefix_len, gw) {
+                    // A point-to-point host address: the gateway is outside the prefix, so
+                    // it gets an explicit on-link route first (see ncmd_link::ipcheck).
+                    json!([{ "target": gw, "netmask": "32" }, default])
+                } else {
+                    json!([default])
+                };
             }
         }
         if spec.peerdns {
@@ -46,6 +53,13 @@ pub fn link_up_message(interface: &str, ifname: &str, spec: &Spec, ip: &IpConfig
         m["ip6addr"] = json!([{ "ipaddr": v6.address, "mask": v6.prefix_len.to_string() }]);
     }
     m
+}
+
+fn needs_onlink(address: &str, prefix_len: u8, gateway: &str) -> bool {
+    match (address.parse(), gateway.parse()) {
+        (Ok(a), Ok(g)) => ncmd_link::netlink::gateway_needs_onlink(a, prefix_len, g),
+        _ => false,
+    }
 }
 
 /// The dynamic DHCP children the existing handler creates (same names and options), used
@@ -133,6 +147,19 @@ mod tests {
         assert_eq!(m["routes"][0]["gateway"], "10.64.0.1");
         assert_eq!(m["routes"][0]["metric"], 10);
         assert_eq!(m["dns"][0], "10.64.0.1");
+        assert_eq!(m["routes"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn a_point_to_point_gateway_gets_an_on_link_route_first() {
+        let ip = IpConfig {
+            ipv4: Some(IpInfo { address: "10.64.0.2".into(), prefix_len: 32, gateway: Some("10.9.0.1".into()), dns: vec![] }),
+            ipv6: None,
+        };
+        let m = link_up_message("wwan", "wwan0", &spec("IP"), &ip);
+        assert_eq!(m["routes"][0], json!({ "target": "10.9.0.1", "netmask": "32" }));
+        assert_eq!(m["routes"][1]["gateway"], "10.9.0.1");
+        assert_eq!(m["routes"][1]["netmask"], "0");
     }
 
     #[test]
