@@ -126,6 +126,9 @@ struct InFlight {
     prompt: Option<oneshot::Sender<()>>,
     /// The modem showed its prompt: it waits for text until Ctrl-Z or ESC.
     at_prompt: bool,
+    /// A prompt was shown: later `> ` are the modem's continuation prompts after each CR
+    /// in text-mode text (TS 27.005 §3.5.1), not reply lines.
+    prompted: bool,
 }
 
 /// The exchange state of a port.
@@ -187,6 +190,9 @@ impl Shared {
                     debug!("<- (echo) {}", f.shown);
                     return;
                 }
+                if f.prompted && text == ">" {
+                    return;
+                }
                 debug!("<- {text}");
                 if route(text, Some(f.prefix.as_deref())) == Route::Urc {
                     drop(st);
@@ -236,10 +242,11 @@ impl Shared {
             return false;
         };
         let Some(tx) = f.prompt.take() else {
-            return false;
+            return f.prompted;
         };
         debug!("<- > (prompt for {})", f.shown);
         f.at_prompt = true;
+        f.prompted = true;
         let _ = tx.send(());
         true
     }
@@ -508,6 +515,7 @@ impl AtChannel {
                 done: tx,
                 prompt: prompt_tx,
                 at_prompt: false,
+                prompted: false,
             });
         }
         let guard = InFlightGuard(shared);

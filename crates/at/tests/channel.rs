@@ -413,6 +413,25 @@ async fn passthrough_serves_a_prompt_and_returns_the_raw_final_code() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn continuation_prompts_are_not_reply_lines() {
+    let (ch, mut modem) = pair();
+    tokio::spawn(async move {
+        read_cmd(&mut modem).await;
+        send(&mut modem, "\r\n> ").await;
+        read_n(&mut modem, 6).await;
+        // Text mode: a new prompt after the CR inside the text (Telit LE910C AT reference).
+        send(&mut modem, "\r\n> ").await;
+        send(&mut modem, "\r\n> \r\n+CMGS: 3\r\n\r\nOK\r\n").await;
+        modem
+    });
+    let r = ch
+        .passthrough("AT+CMGS=\"1\"", T, || async { b"a\rb\rc\x1a".to_vec() })
+        .await
+        .unwrap();
+    assert_eq!(r.lines, ["+CMGS: 3"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn text_without_an_end_is_cancelled_with_escape() {
     let (ch, mut modem) = pair();
     let fake = tokio::spawn(async move {
