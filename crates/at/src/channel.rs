@@ -154,6 +154,8 @@ struct Shared {
     closed_tx: watch::Sender<Option<String>>,
     /// Signalled when a drain ends or the port closes.
     drained: Notify,
+    /// When the modem last ended a reply with a final result code (or the channel opened).
+    last_final: StdMutex<Instant>,
 }
 
 fn lock<T>(m: &StdMutex<T>) -> MutexGuard<'_, T> {
@@ -203,6 +205,7 @@ impl Shared {
                     f.lines.push(text.to_string());
                     return;
                 };
+                *lock(&self.last_final) = Instant::now();
                 if let Exchange::InFlight(f) = std::mem::replace(&mut *st, Exchange::Idle) {
                     // The command may have given up meanwhile; then nobody listens.
                     let _ = f.done.send(Ok((f.lines, text.to_string(), fin)));
@@ -210,6 +213,7 @@ impl Shared {
             }
             Exchange::Draining { shown, .. } => {
                 if classify_final(text).is_some() {
+                    *lock(&self.last_final) = Instant::now();
                     debug!("<- {text} (late final code of timed-out {shown}, discarded)");
                     *st = Exchange::Idle;
                     drop(st);
@@ -386,6 +390,7 @@ impl AtChannel {
             urc_tx: StdMutex::new(Some(urc_tx)),
             closed_tx: watch::channel(None).0,
             drained: Notify::new(),
+            last_final: StdMutex::new(Instant::now()),
         });
         let reader = tokio::spawn(reader_loop(rd, shared.clone())).abort_handle();
         let writer: BoxWriter = Box::new(wr);
@@ -432,6 +437,17 @@ impl AtChannel {
             Some(tx) => tx.subscribe(),
             None => broadcast::channel(1).1,
         }
+    }
+
+    /// How long the modem has given no final result code; zero while it waits at a `> `
+    /// prompt for a sharing program's text (then it is busy, not hung). Lets a caller
+    /// that bounds a series of commands tell a hung modem from a port shared with others.
+    pub fn silent_for(&self) -> Duration {
+        let shared = &*self.inner.shared;
+        if matches!(&*lock(&shared.state), Exchange::InFlight(f) if f.at_prompt) {
+            return Duration::ZERO;
+        }
+        lock(&shared.last_final).elapsed()
     }
 
     /// The port is gone (end of file, read or write error): every command now fails with

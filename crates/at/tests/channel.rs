@@ -491,3 +491,38 @@ async fn a_prompt_that_never_comes_times_out_and_is_escaped() {
     ch.command("AT", T).await.unwrap();
     fake.await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn silence_counts_from_the_last_final_code_and_not_at_a_prompt() {
+    let (ch, mut modem) = pair();
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        read_cmd(&mut modem).await;
+        send(&mut modem, "\r\nOK\r\n").await;
+        read_cmd(&mut modem).await;
+        send(&mut modem, "\r\n> ").await;
+        let _ = wait.await;
+        read_n(&mut modem, 2).await;
+        send(&mut modem, "\r\n+CMGS: 1\r\n\r\nOK\r\n").await;
+        modem
+    });
+    ch.command("AT", T).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(ch.silent_for() >= Duration::from_secs(7));
+    let held = {
+        let ch = ch.clone();
+        tokio::spawn(async move {
+            ch.passthrough("AT+CMGS=\"1\"", T, || async move {
+                // A person typing for a minute: the modem is waiting, not silent.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                b"x\x1a".to_vec()
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(ch.silent_for(), Duration::ZERO);
+    let _ = go.send(());
+    assert_eq!(held.await.unwrap().unwrap().lines, ["+CMGS: 1"]);
+    assert!(ch.silent_for() < Duration::from_secs(1));
+}

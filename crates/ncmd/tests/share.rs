@@ -170,3 +170,33 @@ fn doctor_points_a_tool_on_the_modem_s_port_at_the_shared_port() {
     assert!(found[0]["fix"][0].as_str().unwrap().contains("share_port='/dev/ttyNCM0'"), "{report}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A person typing an SMS in picocom holds the modem at its `> ` prompt for longer than
+/// the daemon's status refresh may take (10 s): that is a modem waiting for text, not a
+/// hung one, and the link must stay up.
+#[test]
+fn a_slow_prompt_on_the_shared_port_is_not_a_hung_modem() {
+    require_root();
+    let mut lab = Lab::new(SimSpec::default());
+    let share0 = lab.dir.join("ttyNCM0");
+    let config = lab.config(&format!("\toption share_port '{}'\n\toption watch_interval '1'\n", share0.display()));
+    lab.up(&config, None);
+    lab.wait_state("up", Duration::from_secs(30));
+    let mut tty = std::fs::OpenOptions::new().read(true).write(true).open(&share0).expect("open ttyNCM0");
+    let mut seen = String::new();
+    tty.write_all(b"ATE0\r").unwrap();
+    read_until(&mut tty, &mut seen, "OK\r\n", Duration::from_secs(5));
+    tty.write_all(b"AT+CMGF=1\r").unwrap();
+    read_until(&mut tty, &mut seen, "OK\r\n", Duration::from_secs(5));
+    tty.write_all(b"AT+CMGS=\"+491701234567\"\r").unwrap();
+    read_until(&mut tty, &mut seen, "> ", Duration::from_secs(5));
+    // The person types for 12 s (the daemon polls every 50 ms meanwhile, queued).
+    std::thread::sleep(Duration::from_secs(12));
+    tty.write_all(b"typed slowly\x1a").unwrap();
+    let reply = read_until(&mut tty, &mut seen, "OK\r\n", Duration::from_secs(10));
+    assert!(reply.contains("+CMGS:"), "{reply:?}");
+    let status = lab.wait_state("up", Duration::from_secs(5));
+    let reconnects = &status["counters"]["reconnects_by_cause"];
+    assert!(reconnects.as_object().is_none_or(|m| m.values().all(|v| v == 0)), "the prompt was taken for a hung modem: {status}");
+    assert_eq!(lab.sim("stats")["sms_sent"], serde_json::json!(["typed slowly"]));
+}
