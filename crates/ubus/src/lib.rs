@@ -9,7 +9,7 @@
 //!
 //! Why our own: the `ubus` crate on crates.io (0.1.7, "work in progress") can look up
 //! and call objects but not publish one, and needs Rust 2024; libubus through FFI would
-//! tie the build to OpenWrt's C libraries. This is about 400 lines with no new crate.
+//! tie the build to OpenWrt's C libraries. This is about 500 lines of code and no new dependency.
 
 pub mod blob;
 
