@@ -3,12 +3,12 @@
 # ncmd-link system tests and the simulator's data link: network namespaces and veth
 # pairs (iproute2), a DHCP server on the simulated link (dnsmasq), ping; the status
 # page's browser test drives Debian's headless Chromium through chromedriver. The shared
-# AT port is tested with real programs: comgt (sig, info, an SMS script) and socat;
+# AT port is tested with real programs: comgt (sig, info, an SMS script), socat and picocom;
 # the ubus object against the netifd harness's ubusd (build-essential, cmake, pkg-config,
 # libjson-c-dev to build it: shared/netifd-harness/build.sh).
 set -euo pipefail
 
-packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver comgt socat
+packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver comgt socat picocom
           build-essential cmake pkg-config libjson-c-dev)
 
 missing=()

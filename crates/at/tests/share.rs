@@ -353,3 +353,47 @@ async fn sms_sent_with_the_prompt_by_comgt_script() {
         .await
         .expect("daemon's channel still works");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn picocom_session_reads_its_own_replies_while_the_daemon_polls() {
+    need("picocom");
+    let s = setup(1).await;
+    let poller = Poller::start(&s.ch);
+    let port = s.links[0].to_string_lossy().to_string();
+    // picocom as a person uses it, typing into its stdin; it exits 2 s after the last byte.
+    let mut child = Command::new("picocom")
+        .args(["-q", "-b", "115200", "--exit-after", "2000", &port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("picocom starts");
+    let mut stdin = child.stdin.take().expect("picocom stdin");
+    let typed = tokio::task::spawn_blocking(move || {
+        // Typed ahead, as a paste: the lines are queued and answered in order.
+        stdin
+            .write_all(b"AT+CGMM\rAT^NDISDUP=1,0\rAT+CGMR\r")
+            .expect("type into picocom");
+        drop(stdin);
+        child.wait_with_output().expect("picocom output")
+    })
+    .await
+    .expect("join");
+    let out = String::from_utf8_lossy(&typed.stdout).into_owned();
+    eprintln!("picocom: {out:?}");
+    // Echo on (the pty's default: the paste comes back as typed), then its replies in
+    // order, the hang-up refused.
+    assert!(
+        out.starts_with(
+            "AT+CGMM\rAT^NDISDUP=1,0\rAT+CGMR\r\r\nE3372\r\n\r\nOK\r\n\r\nERROR\r\n\r\n22.328"
+        ),
+        "{out:?}"
+    );
+    assert!(
+        !out.contains("+CSQ:") && !out.contains("huawei"),
+        "the poller's replies leaked: {out:?}"
+    );
+    let (polls, _) = poller.finish().await;
+    assert!(polls > 0);
+    assert!(!s.sim.stats().commands.iter().any(|c| c.contains("NDISDUP")));
+}
