@@ -5,11 +5,13 @@
 # page's browser test drives Debian's headless Chromium through chromedriver. The tests
 # under the real netifd (crates/ncmd/tests/netifd_real.rs) build OpenWrt's netifd, ubus
 # and uci with the netifd harness (../shared/netifd-harness, its README's list) and run
-# comgt-ncm with Debian's comgt beside ncmd.
+# comgt-ncm with Debian's comgt beside ncmd; the ubus object is tested against that
+# ubusd. The shared AT port is tested with real programs: comgt (sig, info, an SMS
+# script), socat and picocom.
 set -euo pipefail
 
 packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver
-    build-essential cmake pkg-config libjson-c-dev util-linux socat busybox comgt)
+    build-essential cmake pkg-config libjson-c-dev util-linux socat busybox comgt picocom)
 
 missing=()
 for p in "${packages[@]}"; do

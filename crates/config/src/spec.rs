@@ -236,6 +236,12 @@ pub struct Spec {
     /// 0 = dial without waiting.
     #[serde(serialize_with = "secs")]
     pub attachwait: Duration,
+    /// `share_port` (ncmd): a symlink (e.g. `/dev/ttyNCM0`) to a pseudo-terminal that other
+    /// programs use as the modem's AT port while ncmd owns the real one; unset = off.
+    pub share_port: Option<PathBuf>,
+    /// `share_ports` (ncmd, default 1, 1 to 8): how many such ptys, one per program that
+    /// runs at the same time (`/dev/ttyNCM0`, `/dev/ttyNCM1`, ...).
+    pub share_ports: u32,
 }
 
 impl Spec {
@@ -297,6 +303,8 @@ impl Spec {
             backoff_max: r.seconds("backoff_max", 300, 1)?,
             linksettle: r.seconds("linksettle", 0, 0)?,
             attachwait: r.seconds("attachwait", 60, 0)?,
+            share_port: r.single("share_port")?.map(|v| r.abs_path("share_port", v)).transpose()?,
+            share_ports: r.number("share_ports", 1, 8, "a number of shared ptys")?.map_or(1, |v| v as u32),
             interface,
         })
     }

@@ -147,6 +147,9 @@ pub struct InterfaceStatus {
     pub counters: Counters,
     /// Most recent events, oldest first (bounded).
     pub events: Vec<Event>,
+    /// Links of the shared AT port other programs use (`option share_port`); empty: off.
+    #[serde(default)]
+    pub share_ports: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use crate::fault::{Fault, FaultAt};
 use crate::modem::{Effect, Modem, Timed};
 use crate::pty::{make_link, remove_link, Pty, PtyError};
+use crate::sms::{Sms, Typed};
 
 /// Output kept for a client that does not read; older bytes are dropped beyond it.
 const OUT_CAP: usize = 64 * 1024;
@@ -112,6 +113,7 @@ pub struct Engine {
     overlong: bool,
     pending: VecDeque<String>,
     in_flight: Option<InFlight>,
+    sms: Sms,
     timers: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
     timed: Vec<Option<Timed>>,
     faults: Vec<Option<Fault>>,
@@ -149,6 +151,7 @@ impl Engine {
             overlong: false,
             pending: VecDeque::new(),
             in_flight: None,
+            sms: Sms::default(),
             timers: BinaryHeap::new(),
             timed: Vec::new(),
             faults: Vec::new(),
@@ -258,7 +261,26 @@ impl Engine {
         if echo {
             self.push_out(bytes);
         }
-        for &b in bytes {
+        self.assemble(bytes);
+    }
+
+    /// Typed bytes: message text while an SMS prompt is open, else command lines.
+    fn assemble(&mut self, bytes: &[u8]) {
+        let mut bytes = bytes.to_vec();
+        if self.sms.entering() {
+            let typed = self.sms.typed(&bytes, &mut self.shared.modem());
+            match typed {
+                Typed::More(out) => {
+                    self.push_out(&out);
+                    return;
+                }
+                Typed::Done { reply, rest } => {
+                    self.push_out(&reply);
+                    bytes = rest;
+                }
+            }
+        }
+        for &b in &bytes {
             match b {
                 b'\r' => {
                     let line = String::from_utf8_lossy(&self.line).into_owned();
@@ -287,6 +309,16 @@ impl Engine {
         };
         let mut modem = self.shared.modem();
         if modem.hung() {
+            return;
+        }
+        if let Some(out) = self.sms.command(&line, &mut modem) {
+            drop(modem);
+            self.push_out(&out);
+            if self.sms.entering() && !self.line.is_empty() {
+                // Text typed before the prompt showed belongs to the message.
+                let early = std::mem::take(&mut self.line);
+                self.assemble(&early);
+            }
             return;
         }
         let reply = modem.command(&line);

@@ -17,6 +17,7 @@ pub mod modem;
 pub mod overlay;
 pub mod personality;
 pub mod pty;
+pub mod sms;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -188,6 +188,8 @@ pub struct Stats {
     pub connected: bool,
     /// Received command lines with PINs and passwords replaced by `***`.
     pub commands: Vec<String>,
+    /// Texts (or PDUs) of the SMS sent with `AT+CMGS`, in order.
+    pub sms_sent: Vec<String>,
 }
 
 /// The reply to one command line.
@@ -442,6 +444,16 @@ impl Modem {
 
     pub fn stats(&self) -> Stats {
         self.stats.clone()
+    }
+
+    /// Logs a command line answered outside `command` (the SMS entry, `sms`).
+    pub fn record_command(&mut self, line: &str) {
+        self.stats.commands.push(redact_line(line));
+    }
+
+    /// Logs an SMS the SMS entry sent.
+    pub fn record_sms(&mut self, text: &str) {
+        self.stats.sms_sent.push(text.to_string());
     }
 
     pub fn summary(&self) -> Summary {

@@ -6,6 +6,7 @@
 
 mod at;
 mod bench;
+mod bench_share;
 mod demo;
 mod doctor;
 mod info;

@@ -8,6 +8,9 @@
 
 pub mod connector;
 pub mod hotplug;
+pub mod share;
+#[cfg(feature = "ubus")]
+pub mod ubus;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +39,9 @@ pub struct Observe {
     /// literals (`option web_hosts`, `--web-host`).
     #[cfg(feature = "web")]
     pub hosts: Vec<String>,
+    /// The ubus object to publish (none: off).
+    #[cfg(feature = "ubus")]
+    pub ubus: Option<ubus::Publish>,
 }
 
 pub struct Options {
@@ -190,8 +196,11 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
         }
         let store = Store::new(&opts.state_dir, spec.interface(), spec.pincode.as_ref().map(|p| p.expose()));
         let shared = Arc::new(Mutex::new(spec.clone()));
+        let share = share::start(&spec)?;
+        let links: Vec<String> = share.iter().flat_map(|s| s.links().iter().map(|(l, _)| l.display().to_string())).collect();
+        status.update(|s| s.share_ports = links);
         let session = Session {
-            connector: RealConnector::new(shared.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run),
+            connector: RealConnector::new(shared.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run).with_share(share),
             policy: policy_for(&spec, opts.netifd),
             status: status.clone(),
             commands: rx,
@@ -204,6 +213,12 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
     let daemon = Arc::new(Daemon { sessions, config: opts.config.clone() });
     let server = control::serve(&opts.control, daemon.clone()).await?;
     let http = match start_http(&observe, &opts, daemon.clone()).await {
+        #[cfg(feature = "ubus")]
+        Ok(mut h) => {
+            h.extend(observe.ubus.clone().map(|p| ubus::spawn(p, daemon.clone())));
+            h
+        }
+        #[cfg(not(feature = "ubus"))]
         Ok(h) => h,
         Err(e) => {
             server.abort();

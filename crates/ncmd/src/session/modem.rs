@@ -444,9 +444,22 @@ impl Modem for AtModem {
                 }
             }
         };
-        tokio::time::timeout(REFRESH_LIMIT, refresh)
-            .await
-            .map_err(|_| ModemError::Timeout(format!("the modem stopped answering the status reads for {} s", REFRESH_LIMIT.as_secs())))
+        // Programs on the shared AT port (`option share_port`) may hold the modem between
+        // these reads (an SMS being typed at its prompt): the bound is on the modem's
+        // silence, not on the wall clock.
+        let chan = self.chan.clone();
+        tokio::pin!(refresh);
+        let mut wait = REFRESH_LIMIT;
+        loop {
+            if tokio::time::timeout(wait, &mut refresh).await.is_ok() {
+                return Ok(());
+            }
+            let silent = chan.silent_for();
+            if silent >= REFRESH_LIMIT {
+                return Err(ModemError::Timeout(format!("the modem stopped answering the status reads for {} s", REFRESH_LIMIT.as_secs())));
+            }
+            wait = REFRESH_LIMIT - silent;
+        }
     }
 
     async fn next_event(&mut self) -> ModemEvent {
