@@ -469,9 +469,12 @@ mod tests {
         assert_eq!((ip.address.as_str(), ip.prefix_len), ("2607:fb90:b59a:2c1:ad3:1b57:4fd4:21f4", 64));
         assert_eq!(ip.gateway.as_deref(), Some("fe80::b46d:57ff:fe45:4545"));
         assert_eq!(ipv4_from_reply(&r, 1), None);
-        // Only the link-local identifier: left to router advertisements.
+        // Only the link-local identifier: left to router advertisements by the session,
+        // shown as sent by info.
         let r = Response::new(["+CGCONTRDP: 1,5,\"internetipv6.mnc003.mcc260.gprs\",\"254.128.0.0.0.0.0.0.0.0.0.37.88.136.248.1\",\"\",\"42.1.23.0.0.2.255.255.0.0.0.0.0.0.159.1\",\"42.1.23.0.0.3.255.255.0.0.0.0.0.0.152.34\",\"\",\"\",0,0"]);
-        assert_eq!(ipv6_from_reply(&r, 1), None);
+        assert_eq!(proposed_v6(&r, 1), None);
+        let shown = ipv6_from_reply(&r, 1).expect("shown");
+        assert_eq!((shown.address.as_str(), shown.dns.len()), ("fe80::25:5888:f801", 2));
     }
 
     #[test]
@@ -494,9 +497,10 @@ mod tests {
         // Quectel EN-DC (see ncmd-at's qeng_nsa test for the sources).
         let s = parse::signal("+QENG: \"servingcell\",\"NOCONN\"\r\n+QENG: \"LTE\",\"FDD\",520,04,4D8002,167,250,1,3,3,7E7,-128,-17,-94,7,10,23-\r\n+QENG:\"NR5G-NSA\",460,01,747,-71,13,-11,627264,78,12,1").unwrap();
         let st = signal_status(&s);
-        assert_eq!(st.technology.as_deref(), Some("nr5g"));
-        assert_eq!((st.rsrp_dbm, st.sinr_db), (Some(-71.0), Some(13.0)));
-        assert_eq!(st.lte.and_then(|l| l.sinr_db), Some(-18.6));
+        // EN-DC: the LTE anchor on top, the NR leg beside it.
+        assert_eq!(st.technology.as_deref(), Some("lte+nr5g"));
+        assert_eq!((st.rsrp_dbm, st.sinr_db), (Some(-128.0), Some(-18.6)));
+        assert_eq!(st.nr.and_then(|l| l.sinr_db), Some(13.0));
         assert_eq!(st.legs().map(|(n, _)| n).collect::<Vec<_>>(), ["lte", "nr"]);
         // +CSQ alone: rssi on top, no legs.
         let st = signal_status(&parse::signal("+CSQ: 23,99").unwrap());
