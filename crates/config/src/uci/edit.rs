@@ -1,0 +1,208 @@
+//! The UCI writer: turns [`Change`]s into byte edits of the original text, at statement
+//! boundaries only. Must not know what the options mean.
+//!
+//! Rules (each one keeps libuci's reading of every other statement, see [`super::lexer`]):
+//! - a set option rewrites the statement that created it and removes its other statements;
+//! - a removed statement takes its separator with it: the `;` after it when a statement
+//!   follows on its logical line, else the `;` before it; alone on its logical line, the
+//!   whole line goes; a statement that swallowed the rest of its line (`option a b; ...`)
+//!   goes with that rest, and a rewritten one keeps it behind a `#`;
+//! - new statements go after the section's last statement: on the next line, indented like
+//!   the section's options, or when that statement shares its logical line with the next
+//!   one (`option probe_interval '0'; config interface 'wwan2'`), right after it as
+//!   ` ; option ...`.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use super::lexer::{Keyword, Parsed, Stmt};
+use super::{quote, Change, Edit, Package};
+
+/// What the changes do to one option of one section.
+#[derive(Default)]
+struct Plan {
+    base: Base,
+    /// A delete (or empty set) came first, so a later set creates the option anew at the
+    /// end of the section.
+    deleted_before: bool,
+    appends: Vec<String>,
+}
+
+#[derive(Default)]
+enum Base {
+    /// The existing statements stay.
+    #[default]
+    Keep,
+    /// All statements go.
+    Delete,
+    /// All statements go; `option name 'value'` is added at the end of the section.
+    Add(String),
+    /// The creating statement becomes `option name 'value'`; the others go.
+    Rewrite(String),
+}
+
+/// The new text, or `None` if the edits would overlap (the caller reports it).
+pub(super) fn write(text: &str, parsed: &Parsed, expected: &Package, changes: &[Change]) -> Option<String> {
+    let stmts = &parsed.stmts;
+    // The statements of every changed option.
+    let mut matches: HashMap<(usize, &str), Vec<usize>> = changes.iter().map(|c| ((c.section, c.option.as_str()), Vec::new())).collect();
+    for (i, s) in stmts.iter().enumerate() {
+        if matches!(s.kind, Keyword::Option | Keyword::List) {
+            if let Some(list) = s.section.and_then(|sec| matches.get_mut(&(sec, s.option.as_str()))) {
+                list.push(i);
+            }
+        }
+    }
+
+    let mut plans: HashMap<(usize, &str), Plan> = HashMap::new();
+    for c in changes {
+        let key = (c.section, c.option.as_str());
+        let exists = matches[&key].iter().any(|&i| !stmts[i].ignored);
+        let plan = plans.entry(key).or_default();
+        match &c.edit {
+            Edit::Set(v) if !v.is_empty() => {
+                plan.base = if exists && !plan.deleted_before { Base::Rewrite(v.clone()) } else { Base::Add(v.clone()) };
+                plan.appends.clear();
+            }
+            Edit::Set(_) | Edit::Delete => {
+                plan.base = Base::Delete;
+                plan.deleted_before = true;
+                plan.appends.clear();
+            }
+            Edit::AddToList(v) => plan.appends.push(v.clone()),
+        }
+    }
+
+    let mut deleted: HashSet<usize> = HashSet::new();
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    // Per section: (position of the option in the result, new statements).
+    let mut inserts: HashMap<usize, Vec<(usize, Vec<String>)>> = HashMap::new();
+    for (&(section, option), plan) in &plans {
+        let found = &matches[&(section, option)];
+        let mut new = Vec::new();
+        match &plan.base {
+            Base::Keep => {}
+            Base::Delete => deleted.extend(found),
+            Base::Add(v) => {
+                deleted.extend(found);
+                new.push(format!("option {option} {}", quote(v)));
+            }
+            Base::Rewrite(v) => {
+                let creator = *found.iter().find(|&&i| !stmts[i].ignored)?;
+                deleted.extend(found.iter().filter(|&&i| i != creator));
+                let s = &stmts[creator];
+                let hide_rest = if s.swallows { " #" } else { "" };
+                edits.push((s.span.clone(), format!("option {option} {}{hide_rest}", quote(v))));
+            }
+        }
+        new.extend(plan.appends.iter().map(|v| format!("list {option} {}", quote(v))));
+        if !new.is_empty() {
+            let at = expected.sections[section].options.iter().position(|(k, _)| k == option).unwrap_or(usize::MAX);
+            inserts.entry(section).or_default().push((at, new));
+        }
+    }
+
+    removals(parsed, &deleted, &mut edits);
+    for (section, mut groups) in inserts {
+        groups.sort_by_key(|(at, _)| *at);
+        let new: Vec<String> = groups.into_iter().flat_map(|(_, g)| g).collect();
+        edits.push(insertion(text, stmts, section, &deleted, &new)?);
+    }
+
+    edits.sort_by_key(|(r, _)| (r.start, r.end));
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut cursor = 0;
+    for (range, replacement) in edits {
+        if range.start < cursor {
+            return None;
+        }
+        out.push_str(&text[cursor..range.start]);
+        out.push_str(&replacement);
+        cursor = range.end;
+    }
+    out.push_str(&text[cursor..]);
+    Some(out)
+}
+
+/// The byte ranges that remove the `deleted` statements with their separators.
+fn removals(parsed: &Parsed, deleted: &HashSet<usize>, edits: &mut Vec<(Range<usize>, String)>) {
+    let stmts = &parsed.stmts;
+    let mut sorted: Vec<usize> = deleted.iter().copied().collect();
+    sorted.sort_unstable();
+    let mut done_lines = HashSet::new();
+    for &d in &sorted {
+        let logical = stmts[d].logical;
+        if !done_lines.insert(logical) {
+            continue;
+        }
+        // The statements of this logical line: first..=last.
+        let mut first = d;
+        while first > 0 && stmts[first - 1].logical == logical {
+            first -= 1;
+        }
+        let mut last = d;
+        while last + 1 < stmts.len() && stmts[last + 1].logical == logical {
+            last += 1;
+        }
+        if (first..=last).all(|i| deleted.contains(&i)) {
+            edits.push((parsed.logical_lines[logical].clone(), String::new()));
+            continue;
+        }
+        let mut i = first;
+        while i <= last {
+            if !deleted.contains(&i) {
+                i += 1;
+                continue;
+            }
+            let run_start = i;
+            while i <= last && deleted.contains(&i) {
+                i += 1;
+            }
+            let range = if i <= last {
+                // A kept statement follows: remove up to it, separator included.
+                stmts[run_start].span.start..stmts[i].span.start
+            } else {
+                // The run ends the line: remove from the end of the kept one before it.
+                stmts[run_start - 1].span.end..stmts[last].tail_end
+            };
+            edits.push((range, String::new()));
+        }
+    }
+}
+
+/// Where and how the `new` statements of `section` go: after its last kept statement.
+fn insertion(text: &str, stmts: &[Stmt], section: usize, deleted: &HashSet<usize>, new: &[String]) -> Option<(Range<usize>, String)> {
+    let belongs = |i: usize| stmts[i].kind != Keyword::Package && stmts[i].section == Some(section) && !deleted.contains(&i);
+    let anchor = (0..stmts.len()).rev().find(|&i| belongs(i))?;
+    let a = &stmts[anchor];
+    let last_on_line = stmts.get(anchor + 1).map_or(true, |n| n.logical != a.logical);
+    if !last_on_line {
+        let at = a.span.end;
+        return Some((at..at, new.iter().map(|s| format!(" ; {s}")).collect()));
+    }
+    let indent = (0..stmts.len())
+        .rev()
+        .filter(|&i| belongs(i) && stmts[i].kind != Keyword::Config)
+        .filter(|&i| i == 0 || stmts[i - 1].logical != stmts[i].logical)
+        .map(|i| line_prefix(text, stmts[i].span.start))
+        .find(|p| p.bytes().all(|b| b == b' ' || b == b'\t'))
+        .unwrap_or("\t");
+    match text[a.tail_end..].find('\n') {
+        Some(nl) => {
+            let at = a.tail_end + nl + 1;
+            let eol = if text[..at - 1].ends_with('\r') { "\r\n" } else { "\n" };
+            Some((at..at, new.iter().map(|s| format!("{indent}{s}{eol}")).collect()))
+        }
+        None => {
+            let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+            let lines: String = new.iter().map(|s| format!("{indent}{s}{eol}")).collect();
+            Some((text.len()..text.len(), format!("{eol}{lines}")))
+        }
+    }
+}
+
+/// The text between the start of the physical line and `at`.
+fn line_prefix(text: &str, at: usize) -> &str {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    &text[start..at]
+}
