@@ -187,13 +187,23 @@ fn insertion(text: &str, stmts: &[Stmt], section: usize, deleted: &HashSet<usize
         .map(|i| line_prefix(text, stmts[i].span.start))
         .find(|p| p.bytes().all(|b| b == b' ' || b == b'\t'))
         .unwrap_or("\t");
+    // After a `\` that joins the next line, a statement must not start in column 0: it
+    // would continue the last word.
+    let joins = |before: &str| before.trim_end_matches(['\r', '\n']).ends_with('\\');
     match text[a.tail_end..].find('\n') {
         Some(nl) => {
             let at = a.tail_end + nl + 1;
+            let indent = if indent.is_empty() && joins(&text[..at]) { "\t" } else { indent };
             let eol = if text[..at - 1].ends_with('\r') { "\r\n" } else { "\n" };
             Some((at..at, new.iter().map(|s| format!("{indent}{s}{eol}")).collect()))
         }
+        None if text[a.tail_end..].trim_end_matches([' ', '\t']).ends_with(';') => {
+            // `... ;` at the end of the file: libuci wants the next statement on that line.
+            let space = if text.ends_with(';') { " " } else { "" };
+            Some((text.len()..text.len(), format!("{space}{}", new.join(" ; "))))
+        }
         None => {
+            let indent = if indent.is_empty() && joins(text) { "\t" } else { indent };
             let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
             let lines: String = new.iter().map(|s| format!("{indent}{s}{eol}")).collect();
             Some((text.len()..text.len(), format!("{eol}{lines}")))

@@ -210,8 +210,8 @@ impl Parser<'_> {
                     // A value over several lines.
                     self.getln(self.pos);
                     if self.cur() == 0 {
-                        let q = quote as char;
-                        return Err(self.error(start, format!("unterminated quote ({q}): add the closing {q}")));
+                        let (kind, q) = if quote == b'"' { ("double", '"') } else { ("single", '\'') };
+                        return Err(self.error(start, format!("unterminated {kind} quote ({q}): add the closing quote")));
                     }
                 }
                 b'\\' if quote == b'"' => {
@@ -338,7 +338,11 @@ impl Parser<'_> {
     }
 
     fn invalid_command(&self, at: usize, word: &[u8]) -> UciError {
+        let keyword = String::from_utf8_lossy(word.trim_ascii_end());
         let message = match word.first() {
+            _ if ["package", "config", "option", "list"].contains(&keyword.as_ref()) => {
+                format!("'{keyword}' needs its arguments on the same line")
+            }
             Some(b';') => "an empty statement (';' twice): remove one ';'".to_owned(),
             Some(b'\n' | b'\r') => "';' at the end of the line: remove it (uci expects another statement after ';')".to_owned(),
             _ => format!(

@@ -32,7 +32,7 @@ fn words_quotes_and_escapes_like_libuci() {
     assert_eq!(single(s, "q3"), "un quoted");
     assert_eq!(single(s, "q4"), "abc");
     assert_eq!(single(s, "q5"), "back\\slash");
-    assert_eq!(single(s, "q6"), "");
+    assert_eq!(s.get("q6"), None, "libuci ignores an option with an empty value");
     assert_eq!(single(s, "q7"), "plain");
     assert_eq!(single(s, "q8"), "multi\nline");
     assert_eq!(single(s, "q9"), "two-lines");
@@ -59,17 +59,23 @@ fn sections_lists_anonymous_and_merges() {
 
 #[test]
 fn syntax_errors_name_the_line_and_never_the_value() {
+    // Each of these is refused by the real `uci` too.
     let cases: &[(&str, usize, &str)] = &[
-        ("option a 'b'\n", 1, "outside of a section"),
+        ("option a 'b'\n", 1, "before the first section"),
         ("config interface x\n\toption password 'S3cr3t-Value\n", 2, "unterminated single quote"),
         ("config interface x\n\n\toption password \"S3cr3t-Value\n", 3, "unterminated double quote"),
-        ("config interface x\n\toption apn\n", 2, "has no value"),
-        ("config interface x\n\toption password S3cr3t Value\n", 2, "more than one value word"),
+        ("config interface x\n\toption password S3cr3t Value\n", 2, "too many words"),
         ("config interface x\n\toptoin a b\n", 2, "unknown keyword 'optoin'"),
         ("config interface bad-name\n", 1, "section name 'bad-name' is not valid"),
-        ("config\n", 1, "needs a section type"),
+        ("config\n", 1, "'config' needs its arguments on the same line"),
         ("config interface x\n\toption a.b c\n", 2, "option name 'a.b' is not valid"),
-        ("config interface x\n\toption a b\\", 2, "backslash at the end"),
+        ("config interface x\n\toption a 'S3cr3t';\n", 2, "';' at the end of the line"),
+        ("config interface x\n\toption a 'S3cr3t';;option b c\n", 2, "empty statement"),
+        ("config interface x\nconfig device x\n", 2, "declared before with another type"),
+        ("config interface x\n\toption a b\0\n", 2, "NUL byte"),
+        ("config interface x\n\toption\n", 2, "'option' needs its arguments on the same line"),
+        ("config interface x\n\toption", 2, "'option' has no arguments"),
+        ("config 'interface x'\n", 1, "section type 'interface x' is not valid"),
     ];
     for (text, line, needle) in cases {
         let err = parse(text).unwrap_err();
@@ -133,7 +139,11 @@ fn set_option_round_trips_awkward_values() {
     for v in ["it's", "a \"b\" c", "back\\slash", "", "#not a comment", "x;y", "  spaced  "] {
         let out = set_option(NETWORK, "wwan", "password", Some(v)).unwrap();
         let pkg = parse(&out).unwrap();
-        assert_eq!(single(pkg.section("wwan").unwrap(), "password"), v);
+        if v.is_empty() {
+            assert_eq!(pkg.section("wwan").unwrap().get("password"), None, "an empty value unsets");
+        } else {
+            assert_eq!(single(pkg.section("wwan").unwrap(), "password"), v);
+        }
         assert_eq!(single(pkg.section("wwan").unwrap(), "apn"), "internet");
     }
 }
