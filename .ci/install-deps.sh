@@ -16,6 +16,8 @@ done
 
 if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
+    # A partial index failure (a mirror in sync, a foreign architecture left configured)
+    # must not stop the run: the install below fails loudly if a package is really missing.
+    apt-get update -q || echo "install-deps: apt-get update reported errors; trying the install anyway" >&2
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -2,7 +2,7 @@
 
 use crate::session::*;
 use crate::status::*;
-use crate::store::Store;
+use crate::session::pin_store::Store;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -30,11 +30,29 @@ struct FakeSim {
     attempts: u8,
     correct: &'static str,
     configured: Option<&'static str>,
+    /// How the modem answers `AT+CPIN=...` (a lying or failing modem, or an honest one).
+    pin_reply: PinReply,
+    /// The next SIM read finds the port gone (a reset right after the PIN).
+    vanish_once: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum PinReply {
+    Honest,
+    /// OK, but the SIM stays locked.
+    OkStillLocked,
+    /// ERROR (or any failure that is not a clear rejection).
+    Error,
+    Timeout,
+    /// The port vanishes mid-command.
+    PortGone,
+    /// OK, then the modem resets: the port goes away and the SIM asks again.
+    ResetAfterOk,
 }
 
 impl Default for FakeSim {
     fn default() -> Self {
-        FakeSim { state: SimLock::Ready, attempts: 3, correct: "1234", configured: None }
+        FakeSim { state: SimLock::Ready, attempts: 3, correct: "1234", configured: None, pin_reply: PinReply::Honest, vanish_once: false }
     }
 }
 
@@ -51,12 +69,26 @@ impl Modem for FakeModem {
         Ok(())
     }
     async fn sim(&mut self) -> Result<SimInfo, ModemError> {
-        let s = self.f.lock.lock().unwrap();
+        let mut s = self.f.lock.lock().unwrap();
+        if std::mem::take(&mut s.vanish_once) {
+            return Err(ModemError::PortGone("port gone (reset)".into()));
+        }
         Ok(SimInfo { lock: s.state, pin_attempts_left: Some(s.attempts), puk_attempts_left: Some(10), iccid: Some("8949000".into()), detail: None })
     }
     async fn enter_pin(&mut self) -> Result<PinOutcome, ModemError> {
         self.f.pin_sent.fetch_add(1, Ordering::SeqCst);
         let mut s = self.f.lock.lock().unwrap();
+        match s.pin_reply {
+            PinReply::Honest => {}
+            PinReply::OkStillLocked => return Ok(PinOutcome::Accepted),
+            PinReply::Error => return Err(ModemError::Failed("ERROR".into())),
+            PinReply::Timeout => return Err(ModemError::Timeout("no answer within 10 s".into())),
+            PinReply::PortGone => return Err(ModemError::PortGone("port gone mid-command".into())),
+            PinReply::ResetAfterOk => {
+                s.vanish_once = true;
+                return Ok(PinOutcome::Accepted);
+            }
+        }
         if s.configured == Some(s.correct) {
             s.state = SimLock::Ready;
             Ok(PinOutcome::Accepted)
@@ -308,7 +340,7 @@ async fn wrong_pin_is_sent_once_even_across_restarts() {
     let h2 = start(f.clone(), Some(store2), 1);
     wait_state(&h2.status, State::Blocked).await;
     assert_eq!(f.pin_sent.load(Ordering::SeqCst), 1, "a rejected PIN was sent again after a restart");
-    assert!(h2.status.snapshot().modem.connection.last_error.unwrap().contains("rejected before"));
+    assert!(h2.status.snapshot().modem.connection.last_error.unwrap().contains("sent before"));
     h2.task.abort();
 
     // A corrected PIN is tried.
@@ -412,4 +444,63 @@ fn backoff_grows_and_is_bounded() {
     assert!(waits.iter().all(|w| *w <= Duration::from_secs(60)));
     b.reset();
     assert!(b.next_delay() <= Duration::from_millis(1250));
+}
+
+/// The PIN rule is absolute: whatever the modem answers, one attempt per PIN value until
+/// the configured PIN changes, across retries and restarts.
+#[tokio::test(start_paused = true)]
+async fn a_pin_is_sent_at_most_once_whatever_the_modem_answers() {
+    for reply in [PinReply::OkStillLocked, PinReply::Error, PinReply::Timeout, PinReply::PortGone, PinReply::ResetAfterOk, PinReply::Honest] {
+        let f = Arc::new(Fake::default());
+        {
+            let mut s = f.lock.lock().unwrap();
+            s.state = SimLock::PinRequired;
+            s.configured = Some("1111"); // wrong: an honest modem rejects it (CME 16)
+            s.pin_reply = reply;
+        }
+        let name = format!("{reply:?}").to_lowercase();
+        let (store, dir) = temp_store(&name, Some("1111"));
+        let h = start(f.clone(), Some(store), 2);
+        wait_state(&h.status, State::Blocked).await;
+        // Hours of retries, a reconnect request (it lifts a block), then a restart.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        h.cmd.send(Command::Reconnect).await.unwrap();
+        wait_for(|| h.status.snapshot().state == State::Blocked.as_str() && f.pin_sent.load(Ordering::SeqCst) >= 1).await;
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(f.pin_sent.load(Ordering::SeqCst), 1, "{reply:?}: the PIN went out more than once");
+        let s = h.status.snapshot();
+        assert_eq!(s.last_error_code.as_deref(), Some("PIN_FAILED"), "{reply:?}: {s:?}");
+        h.task.abort();
+        let (again, _) = temp_store_keep(&dir, Some("1111"));
+        let h2 = start(f.clone(), Some(again), 1);
+        wait_state(&h2.status, State::Blocked).await;
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(f.pin_sent.load(Ordering::SeqCst), 1, "{reply:?}: sent again after a restart");
+        h2.task.abort();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// A PIN the SIM took is sent again the next time the SIM asks (after a power cycle):
+/// only unconfirmed attempts block.
+#[tokio::test(start_paused = true)]
+async fn a_confirmed_pin_is_entered_again_after_the_sim_locks_again() {
+    let f = Arc::new(Fake::default());
+    {
+        let mut s = f.lock.lock().unwrap();
+        s.state = SimLock::PinRequired;
+        s.configured = Some("1234");
+    }
+    let (store, dir) = temp_store("confirmed", Some("1234"));
+    let h = start(f.clone(), Some(store.clone()), 1);
+    wait_state(&h.status, State::Up).await;
+    h.task.abort();
+    assert!(!store.was_tried(Some("8949000")));
+    f.lock.lock().unwrap().state = SimLock::PinRequired; // the modem was power-cycled
+    let (again, _) = temp_store_keep(&dir, Some("1234"));
+    let h2 = start(f.clone(), Some(again), 1);
+    wait_state(&h2.status, State::Up).await;
+    assert_eq!(f.pin_sent.load(Ordering::SeqCst), 2);
+    h2.task.abort();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -9,6 +9,13 @@
 //! the [`Modem`] trait (typed operations) and to the data interface through [`DataPath`].
 //! That keeps it testable with paused time against an in-memory modem.
 
+pub mod datapath;
+pub mod modem;
+pub mod pin_store;
+pub mod query;
+#[cfg(test)]
+mod tests;
+
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 
 use crate::status::{InterfaceStatus, IpInfo};
-use crate::store::Store;
+use crate::session::pin_store::Store;
 
 /// The states of a session, in the order a connection goes through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -827,6 +834,11 @@ impl<C: Connector> Session<C> {
             });
             match sim.lock {
                 SimLock::Ready => {
+                    if pin_sent {
+                        if let Some(store) = &self.store {
+                            store.confirmed(sim.iccid.as_deref());
+                        }
+                    }
                     self.status.event("sim", "SIM ready");
                     return Ok(());
                 }
@@ -844,23 +856,27 @@ impl<C: Connector> Session<C> {
                     sleep(self.policy.poll).await;
                 }
                 SimLock::PinRequired if pin_sent => {
-                    // Accepted but not ready yet: wait for the SIM to initialise.
+                    // Accepted but not ready yet: wait for the SIM to initialise. It is
+                    // never sent twice: a SIM still locked at the deadline is a stop.
                     if Instant::now() >= deadline {
-                        return Err(Failure::new(Code::SimNotReady, "SIM still asks for a PIN after it was accepted"));
+                        return Err(self.pin_stop("the SIM still asks for its PIN after ncmd sent it and the modem answered OK"));
                     }
                     sleep(self.policy.poll).await;
                 }
                 SimLock::PinRequired => {
                     self.check_pin_allowed(&sim)?;
-                    match modem.enter_pin().await {
-                        Ok(PinOutcome::Accepted) => {
-                            pin_sent = true;
-                            self.status.event("sim", "PIN accepted");
+                    // Written down before it goes out: whatever happens next (an error,
+                    // a timeout, the port vanishing, a reset, a crash), this value is not
+                    // sent again until the configured PIN changes.
+                    if let Some(store) = &self.store {
+                        if let Err(e) = store.attempt(sim.iccid.as_deref()) {
+                            tracing::warn!("could not record the PIN attempt in {}: {e}; it is remembered until ncmd restarts", store.path().display());
                         }
+                    }
+                    pin_sent = true;
+                    match modem.enter_pin().await {
+                        Ok(PinOutcome::Accepted) => self.status.event("sim", "PIN accepted"),
                         Ok(PinOutcome::Rejected { attempts_left }) => {
-                            if let Some(store) = &self.store {
-                                store.pin_rejected(sim.iccid.as_deref());
-                            }
                             let left = attempts_left.map(|n| format!("{n} attempts left; ")).unwrap_or_default();
                             return Err(Failure::new(
                                 Code::PinFailed,
@@ -868,11 +884,20 @@ impl<C: Connector> Session<C> {
                             ));
                         }
                         Err(ModemError::PortGone(m)) => return Err(Failure::new(Code::NoDevice, m)),
-                        Err(e) => return Err(Failure::new(Code::PinFailed, format!("Unable to verify PIN: {e}"))),
+                        Err(e) => return Err(self.pin_stop(&format!("the modem answered the PIN with: {e}"))),
                     }
                 }
             }
         }
+    }
+
+    /// The stop after a PIN was sent and not confirmed: says why, and how to go on.
+    fn pin_stop(&self, why: &str) -> Failure {
+        let file = self.store.as_ref().map(|s| s.path().display().to_string()).unwrap_or_else(|| "the state directory".into());
+        Failure::new(
+            Code::PinFailed,
+            format!("{why}; ncmd sends a PIN only once and will not send it again. Check option pincode; if it is right, delete {file} and run ncmd up again"),
+        )
     }
 
     fn check_pin_allowed(&self, sim: &SimInfo) -> Result<(), Failure> {
@@ -882,10 +907,13 @@ impl<C: Connector> Session<C> {
                 if !store.has_pin() {
                     return Err(Failure::new(Code::PinFailed, "SIM needs a PIN: set option pincode"));
                 }
-                if store.was_rejected(sim.iccid.as_deref()) {
+                if store.was_tried(sim.iccid.as_deref()) {
                     return Err(Failure::new(
                         Code::PinFailed,
-                        "this PIN was rejected before; ncmd will not send it again. Fix option pincode and run ncmd up again",
+                        format!(
+                            "this PIN was sent before and the SIM did not accept it; ncmd will not send it again. Fix option pincode and run ncmd up again (if the PIN is right, delete {} first)",
+                            store.path().display()
+                        ),
                     ));
                 }
             }
