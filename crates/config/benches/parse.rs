@@ -43,11 +43,7 @@ fn main() {
                 std::hint::black_box(pkg);
             });
             let shown = if per_section == usize::MAX { "all".to_string() } else { per_section.to_string() };
-            println!(
-                "{n:>8} {shown:>12} {:>12.1} {:>14.3}",
-                t.as_secs_f64() * 1e3,
-                t.as_secs_f64() * 1e6 / n as f64
-            );
+            println!("{n:>8} {shown:>12} {:>12.1} {:>14.3}", t.as_secs_f64() * 1e3, t.as_secs_f64() * 1e6 / n as f64);
         }
     }
 }

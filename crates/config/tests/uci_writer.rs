@@ -46,7 +46,8 @@ const VALUES: &[&str] = &[
 ];
 const OPTIONS: &[&str] = &["apn", "mode", "pincode", "probe_hosts", "a_b", "proto"];
 /// Named sections keep one type each (libuci refuses a redeclaration with another type).
-const NAMED: &[(&str, &str)] = &[("interface", "wwan"), ("interface", "wwan2"), ("interface", "lan"), ("device", "x_1")];
+const NAMED: &[(&str, &str)] =
+    &[("interface", "wwan"), ("interface", "wwan2"), ("interface", "lan"), ("device", "x_1")];
 const ANONYMOUS_TYPES: &[&str] = &["interface", "zone", "a.b-c"];
 
 /// One word for `value`, in a randomly chosen libuci quoting style.
@@ -85,9 +86,11 @@ fn render(c: &mut Choices, value: &str) -> String {
         }
         3 => {
             // Adjacent parts form one word: 'first'"second".
-            let cut = value.char_indices().map(|(i, _)| i).nth(c.pick(value.chars().count() + 1)).unwrap_or(value.len());
+            let cut =
+                value.char_indices().map(|(i, _)| i).nth(c.pick(value.chars().count() + 1)).unwrap_or(value.len());
             let (a, b) = value.split_at(cut);
-            let b: String = b.chars().flat_map(|ch| if matches!(ch, '"' | '\\') { vec!['\\', ch] } else { vec![ch] }).collect();
+            let b: String =
+                b.chars().flat_map(|ch| if matches!(ch, '"' | '\\') { vec!['\\', ch] } else { vec![ch] }).collect();
             format!("'{}'\"{b}\"", a.replace('\'', "'\\''"))
         }
         _ => single(),
@@ -224,14 +227,18 @@ fn a_new_option_stays_in_its_section_when_the_next_header_shares_the_line() {
     // The same with the PIN, and with the header directly after the `;`.
     let text = "config interface wwan ;option device '/dev/ttyUSB1';config interface wwan2\n";
     let out = edit(text, "wwan", "pincode", Edit::Set("1234".into()));
-    assert_eq!(out, "config interface wwan ;option device '/dev/ttyUSB1' ; option pincode '1234';config interface wwan2\n");
+    assert_eq!(
+        out,
+        "config interface wwan ;option device '/dev/ttyUSB1' ; option pincode '1234';config interface wwan2\n"
+    );
     assert_eq!(parse(&out).unwrap().section("wwan2").unwrap().options, vec![]);
 }
 
 /// Issue 12 item 3: line continuations.
 #[test]
 fn continuations_are_kept_and_never_join_a_new_statement_to_another() {
-    let text = "config interface 'wwan'\n\toption apn inter\\\nnet\n\toption proto 'ncm' \\\n\tconfig interface 'lan'\n";
+    let text =
+        "config interface 'wwan'\n\toption apn inter\\\nnet\n\toption proto 'ncm' \\\n\tconfig interface 'lan'\n";
     // The continued option is rewritten whole.
     let out = edit(text, "wwan", "apn", Edit::Set("web".into()));
     assert_eq!(out, "config interface 'wwan'\n\toption apn 'web'\n\toption proto 'ncm' \\\n\tconfig interface 'lan'\n");
@@ -263,12 +270,12 @@ fn deleting_removes_exactly_the_statement_and_its_separator() {
         edit(text, "w", "c", Edit::Delete),
         "config interface 'w'\r\n\toption a '1'; option b '2' # c\r\n\tlist d 'x'\r\n\tlist d 'y'\r\nconfig interface 'v'\r\n"
     );
-    assert_eq!(edit(text, "w", "d", Edit::Delete), "config interface 'w'\r\n\toption a '1'; option b '2' ; option c '3' # c\r\nconfig interface 'v'\r\n");
-    // New statements in a CRLF file end in CRLF.
     assert_eq!(
-        edit(text, "v", "apn", Edit::Set("x".into())),
-        format!("{text}\toption apn 'x'\r\n")
+        edit(text, "w", "d", Edit::Delete),
+        "config interface 'w'\r\n\toption a '1'; option b '2' ; option c '3' # c\r\nconfig interface 'v'\r\n"
     );
+    // New statements in a CRLF file end in CRLF.
+    assert_eq!(edit(text, "v", "apn", Edit::Set("x".into())), format!("{text}\toption apn 'x'\r\n"));
 }
 
 #[test]
@@ -299,10 +306,14 @@ fn options_a_change_set_does_not_name_are_kept() {
 
 #[test]
 fn lists_grow_in_place_and_merged_sections_are_edited_where_they_end() {
-    let text = "config interface 'w'\n\tlist probe_hosts 'a'\nconfig device 'd'\nconfig interface 'w'\n\toption x '1'\n";
+    let text =
+        "config interface 'w'\n\tlist probe_hosts 'a'\nconfig device 'd'\nconfig interface 'w'\n\toption x '1'\n";
     let out = edit(text, "w", "probe_hosts", Edit::AddToList("b".into()));
     assert_eq!(out, format!("{text}\tlist probe_hosts 'b'\n"));
-    assert_eq!(parse(&out).unwrap().section("w").unwrap().get("probe_hosts"), Some(&Value::List(vec!["a".into(), "b".into()])));
+    assert_eq!(
+        parse(&out).unwrap().section("w").unwrap().get("probe_hosts"),
+        Some(&Value::List(vec!["a".into(), "b".into()]))
+    );
     let out = edit(text, "w", "probe_hosts", Edit::Set("c".into()));
     assert_eq!(out, text.replace("list probe_hosts 'a'", "option probe_hosts 'c'"));
 }

@@ -45,7 +45,8 @@ enum Base {
 pub(super) fn write(text: &str, parsed: &Parsed, expected: &Package, changes: &[Change]) -> Option<String> {
     let stmts = &parsed.stmts;
     // The statements of every changed option.
-    let mut matches: HashMap<(usize, &str), Vec<usize>> = changes.iter().map(|c| ((c.section, c.option.as_str()), Vec::new())).collect();
+    let mut matches: HashMap<(usize, &str), Vec<usize>> =
+        changes.iter().map(|c| ((c.section, c.option.as_str()), Vec::new())).collect();
     for (i, s) in stmts.iter().enumerate() {
         if matches!(s.kind, Keyword::Option | Keyword::List) {
             if let Some(list) = s.section.and_then(|sec| matches.get_mut(&(sec, s.option.as_str()))) {
@@ -61,7 +62,8 @@ pub(super) fn write(text: &str, parsed: &Parsed, expected: &Package, changes: &[
         let plan = plans.entry(key).or_default();
         match &c.edit {
             Edit::Set(v) if !v.is_empty() => {
-                plan.base = if exists && !plan.deleted_before { Base::Rewrite(v.clone()) } else { Base::Add(v.clone()) };
+                plan.base =
+                    if exists && !plan.deleted_before { Base::Rewrite(v.clone()) } else { Base::Add(v.clone()) };
                 plan.appends.clear();
             }
             Edit::Set(_) | Edit::Delete => {
@@ -171,11 +173,18 @@ fn removals(parsed: &Parsed, deleted: &HashSet<usize>, edits: &mut Vec<(Range<us
 }
 
 /// Where and how the `new` statements of `section` go: after its last kept statement.
-fn insertion(text: &str, stmts: &[Stmt], section: usize, deleted: &HashSet<usize>, new: &[String]) -> Option<(Range<usize>, String)> {
-    let belongs = |i: usize| stmts[i].kind != Keyword::Package && stmts[i].section == Some(section) && !deleted.contains(&i);
+fn insertion(
+    text: &str,
+    stmts: &[Stmt],
+    section: usize,
+    deleted: &HashSet<usize>,
+    new: &[String],
+) -> Option<(Range<usize>, String)> {
+    let belongs =
+        |i: usize| stmts[i].kind != Keyword::Package && stmts[i].section == Some(section) && !deleted.contains(&i);
     let anchor = (0..stmts.len()).rev().find(|&i| belongs(i))?;
     let a = &stmts[anchor];
-    let last_on_line = stmts.get(anchor + 1).map_or(true, |n| n.logical != a.logical);
+    let last_on_line = !matches!(stmts.get(anchor + 1), Some(n) if n.logical == a.logical);
     if !last_on_line {
         let at = a.span.end;
         return Some((at..at, new.iter().map(|s| format!(" ; {s}")).collect()));

@@ -104,7 +104,9 @@ fn is_space(c: u8) -> bool {
 /// names); types may be any printable ASCII except space.
 fn valid_str(s: &[u8], name: bool, package: bool) -> bool {
     !s.is_empty()
-        && s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || (c == b'-' && package) || (!name && (33..=126).contains(&c)))
+        && s.iter().all(|&c| {
+            c.is_ascii_alphanumeric() || c == b'_' || (c == b'-' && package) || (!name && (33..=126).contains(&c))
+        })
 }
 
 struct Parser<'a> {
@@ -211,7 +213,9 @@ impl Parser<'_> {
                     self.getln(self.pos);
                     if self.cur() == 0 {
                         let (kind, q) = if quote == b'"' { ("double", '"') } else { ("single", '\'') };
-                        return Err(self.error(start, format!("unterminated {kind} quote ({q}): add the closing quote")));
+                        return Err(
+                            self.error(start, format!("unterminated {kind} quote ({q}): add the closing quote"))
+                        );
                     }
                 }
                 b'\\' if quote == b'"' => {
@@ -274,8 +278,8 @@ impl Parser<'_> {
         };
         let end = self.src[stop];
         let consumed = self.pos > val;
-        let text = String::from_utf8(self.buf[val..ptr].to_vec())
-            .map_err(|_| self.error(val, "a word is not valid UTF-8"))?;
+        let text =
+            String::from_utf8(self.buf[val..ptr].to_vec()).map_err(|_| self.error(val, "a word is not valid UTF-8"))?;
         Ok(Word { text, consumed, end, swallowed })
     }
 
@@ -320,7 +324,10 @@ impl Parser<'_> {
             };
             if matches!(kind, Keyword::Option | Keyword::List) && self.current.is_none() {
                 let kw = if kind == Keyword::List { "list" } else { "option" };
-                return Err(self.error(s, format!("'{kw}' before the first section: put a 'config <type> <name>' line before it")));
+                return Err(self.error(
+                    s,
+                    format!("'{kw}' before the first section: put a 'config <type> <name>' line before it"),
+                ));
             }
             // uci_increase_pos(strlen(cur) + 1): the keyword must be followed by something.
             if self.at(e) == 0 {
@@ -344,7 +351,9 @@ impl Parser<'_> {
                 format!("'{keyword}' needs its arguments on the same line")
             }
             Some(b';') => "an empty statement (';' twice): remove one ';'".to_owned(),
-            Some(b'\n' | b'\r') => "';' at the end of the line: remove it (uci expects another statement after ';')".to_owned(),
+            Some(b'\n' | b'\r') => {
+                "';' at the end of the line: remove it (uci expects another statement after ';')".to_owned()
+            }
             _ => format!(
                 "unknown keyword '{}': expected config, option, list or package",
                 shown(&String::from_utf8_lossy(word))
@@ -385,7 +394,10 @@ impl Parser<'_> {
             return Err(self.error(at, "'package' needs a name, e.g. package network"));
         }
         if !valid_str(name.text.as_bytes(), true, true) {
-            return Err(self.error(at, format!("package name '{}' is not valid: use letters, digits, '_' and '-'", shown(&name.text))));
+            return Err(self.error(
+                at,
+                format!("package name '{}' is not valid: use letters, digits, '_' and '-'", shown(&name.text)),
+            ));
         }
         self.assert_eol("package")?;
         // Loading /etc/config/<name> ignores the statement (uci_import with single = true).
@@ -401,19 +413,19 @@ impl Parser<'_> {
             return Err(self.error(at, "'config' needs a section type, e.g. config interface 'wwan'"));
         }
         if !valid_str(kind.text.as_bytes(), false, false) {
-            return Err(self.error(at, format!("section type '{}' is not valid: use printable characters without spaces", shown(&kind.text))));
+            return Err(self.error(
+                at,
+                format!("section type '{}' is not valid: use printable characters without spaces", shown(&kind.text)),
+            ));
         }
         let at = self.pos;
         let name = self.next_arg()?;
         if !name.text.is_empty() && !valid_str(name.text.as_bytes(), true, false) {
-            return Err(self.error(at, format!("section name '{}' is not valid: use letters, digits and '_'", shown(&name.text))));
+            return Err(self
+                .error(at, format!("section name '{}' is not valid: use letters, digits and '_'", shown(&name.text))));
         }
         self.assert_eol("config")?;
-        let index = if name.text.is_empty() {
-            None
-        } else {
-            self.section_by_name.get(&name.text).copied()
-        };
+        let index = if name.text.is_empty() { None } else { self.section_by_name.get(&name.text).copied() };
         let index = match index {
             Some(i) => {
                 if self.out.package.sections[i].kind != kind.text {
@@ -434,7 +446,12 @@ impl Parser<'_> {
                 if let Some(n) = &section_name {
                     self.section_by_name.insert(n.clone(), i);
                 }
-                self.out.package.sections.push(Section { kind: kind.text.clone(), name: section_name, line, options: Vec::new() });
+                self.out.package.sections.push(Section {
+                    kind: kind.text.clone(),
+                    name: section_name,
+                    line,
+                    options: Vec::new(),
+                });
                 self.option_index.push(HashMap::new());
                 i
             }
@@ -453,7 +470,8 @@ impl Parser<'_> {
             return Err(self.error(at, format!("'{kw}' needs a name and a value, e.g. {kw} apn 'internet'")));
         }
         if !valid_str(name.text.as_bytes(), true, false) {
-            return Err(self.error(at, format!("option name '{}' is not valid: use letters, digits and '_'", shown(&name.text))));
+            return Err(self
+                .error(at, format!("option name '{}' is not valid: use letters, digits and '_'", shown(&name.text))));
         }
         let value = self.next_arg()?;
         self.assert_eol(kw)?;
@@ -467,7 +485,8 @@ impl Parser<'_> {
             match index.get(&name.text) {
                 None => {
                     index.insert(name.text.clone(), options.len());
-                    let v = if list { Value::List(vec![value.text.clone()]) } else { Value::Single(value.text.clone()) };
+                    let v =
+                        if list { Value::List(vec![value.text.clone()]) } else { Value::Single(value.text.clone()) };
                     options.push((name.text.clone(), v));
                 }
                 Some(&i) => {

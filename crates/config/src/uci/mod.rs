@@ -189,7 +189,9 @@ impl Package {
             return Err(UciError::InvalidName { what: "option", name: shown(&c.option) });
         }
         match &c.edit {
-            Edit::Set(v) | Edit::AddToList(v) if v.contains('\0') => Err(UciError::InvalidValue { option: c.option.clone() }),
+            Edit::Set(v) | Edit::AddToList(v) if v.contains('\0') => {
+                Err(UciError::InvalidValue { option: c.option.clone() })
+            }
             _ => Ok(()),
         }
     }
@@ -197,7 +199,11 @@ impl Package {
     /// Same sections, types, names and values (line numbers aside).
     pub fn same_content(&self, other: &Package) -> bool {
         self.sections.len() == other.sections.len()
-            && self.sections.iter().zip(&other.sections).all(|(a, b)| a.kind == b.kind && a.name == b.name && a.options == b.options)
+            && self
+                .sections
+                .iter()
+                .zip(&other.sections)
+                .all(|(a, b)| a.kind == b.kind && a.name == b.name && a.options == b.options)
     }
 }
 
@@ -294,9 +300,8 @@ impl Document {
         let mut expected = self.parsed.package.clone();
         expected.apply(changes)?;
         let text = edit::write(&self.text, &self.parsed, &expected, changes);
-        let unwritable = || UciError::Unwritable {
-            option: changes.first().map(|c| c.option.clone()).unwrap_or_default(),
-        };
+        let unwritable =
+            || UciError::Unwritable { option: changes.first().map(|c| c.option.clone()).unwrap_or_default() };
         let text = text.ok_or_else(unwritable)?;
         let doc = Document::parse(text).map_err(|_| unwritable())?;
         if !doc.package().same_content(&expected) {
@@ -328,7 +333,8 @@ pub fn set_option(text: &str, section: &str, option: &str, value: Option<&str>) 
         return Err(UciError::InvalidName { what: "section", name: shown(section) });
     }
     let doc = Document::parse(text)?;
-    let index = doc.package().section_index(section).ok_or_else(|| UciError::NoSuchSection { section: shown(section) })?;
+    let index =
+        doc.package().section_index(section).ok_or_else(|| UciError::NoSuchSection { section: shown(section) })?;
     let edit = value.map_or(Edit::Delete, |v| Edit::Set(v.to_owned()));
     Ok(doc.edit(&[Change { section: index, option: option.to_owned(), edit }])?.into_text())
 }

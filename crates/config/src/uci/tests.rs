@@ -3,7 +3,6 @@
 
 use super::*;
 
-
 fn single(s: &Section, k: &str) -> String {
     match s.get(k) {
         Some(Value::Single(v)) => v.clone(),
@@ -15,15 +14,15 @@ fn single(s: &Section, k: &str) -> String {
 fn words_quotes_and_escapes_like_libuci() {
     let pkg = parse(concat!(
         "config interface 'a'\n",
-        "\toption q1 'it'\\''s'\n",       // 'it' \' 's'
+        "\toption q1 'it'\\''s'\n",         // 'it' \' 's'
         "\toption q2 \"say \\\"hi\\\"\"\n", // "say \"hi\""
-        "\toption q3 un\\ quoted\n",       // unquoted with escaped space
-        "\toption q4 'a'\"b\"c\n",         // concatenated parts
-        "\toption q5 'back\\slash'\n",     // single quotes keep backslashes
-        "\toption q6 ''\n",                // empty value
+        "\toption q3 un\\ quoted\n",        // unquoted with escaped space
+        "\toption q4 'a'\"b\"c\n",          // concatenated parts
+        "\toption q5 'back\\slash'\n",      // single quotes keep backslashes
+        "\toption q6 ''\n",                 // empty value
         "\toption q7 plain # comment\n",
         "\toption q8 'multi\nline'\n",
-        "\toption q9 two\\\n-lines\n",      // backslash-newline continues
+        "\toption q9 two\\\n-lines\n", // backslash-newline continues
     ))
     .unwrap();
     let s = pkg.section("a").unwrap();
@@ -150,10 +149,7 @@ fn set_option_round_trips_awkward_values() {
 
 #[test]
 fn set_option_refuses_unknown_sections_bad_names_and_bad_files() {
-    assert_eq!(
-        set_option(NETWORK, "lte", "apn", Some("x")),
-        Err(UciError::NoSuchSection { section: "lte".into() })
-    );
+    assert_eq!(set_option(NETWORK, "lte", "apn", Some("x")), Err(UciError::NoSuchSection { section: "lte".into() }));
     assert!(matches!(set_option(NETWORK, "wwan", "a b", Some("x")), Err(UciError::InvalidName { .. })));
     assert!(matches!(set_option("config x y\n'", "y", "a", Some("b")), Err(UciError::Syntax { .. })));
 }

@@ -36,16 +36,14 @@ pub struct UpArgs {
     pub web_listen: Option<String>,
 }
 
-/// From the flags, else from `config ncmd` sections of the UCI text (flags win).
+/// From the flags, else from `config ncmd` sections of the parsed UCI file (flags win).
 #[cfg(feature = "web")]
-fn observe_from(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
+fn observe_from(args: &UpArgs, pkg: &ncmd_config::uci::Package) -> Result<Observe, crate::Error> {
     let global = |option: &str| -> Option<String> {
-        let pkg = ncmd_config::parse_uci(uci_text).ok()?;
-        let found = pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
+        pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
             Some(ncmd_config::uci::Value::Single(v)) if !v.is_empty() => Some(v.clone()),
             _ => None,
-        });
-        found
+        })
     };
     let addr = |flag: &Option<String>, option: &str| -> Result<Option<std::net::SocketAddr>, crate::Error> {
         match flag.clone().or_else(|| global(option)) {
@@ -57,10 +55,8 @@ fn observe_from(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> 
 }
 
 #[cfg(not(feature = "web"))]
-fn observe_from(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
-    let asks = ncmd_config::parse_uci(uci_text)
-        .map(|p| p.sections_of("ncmd").any(|s| s.get("metrics_listen").is_some() || s.get("web_listen").is_some()))
-        .unwrap_or(false);
+fn observe_from(_args: &UpArgs, pkg: &ncmd_config::uci::Package) -> Result<Observe, crate::Error> {
+    let asks = pkg.sections_of("ncmd").any(|s| s.get("metrics_listen").is_some() || s.get("web_listen").is_some());
     if asks {
         tracing::warn!("metrics_listen/web_listen are set but this ncmd was built without the `web` feature; ignored");
     }
@@ -69,12 +65,16 @@ fn observe_from(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error>
 
 /// `ncmd up`: loads the UCI file and runs the chosen interfaces.
 pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
-    let config = ncmd_config::load(&args.config)?;
-    let observe = observe_from(&args, &std::fs::read_to_string(&args.config).unwrap_or_default())?;
+    let (doc, config) = ncmd_config::load_document(&args.config)?;
+    let observe = observe_from(&args, doc.package())?;
+    drop(doc);
     for e in &config.errors {
         eprintln!("ncmd: {e}");
     }
     let specs: Vec<Spec> = if args.interfaces.is_empty() {
+        if config.specs.is_empty() && !config.errors.is_empty() {
+            return Err(format!("{} has no valid ncm interface: fix the errors above", args.config.display()).into());
+        }
         if config.specs.is_empty() {
             return Err(format!("{} has no interface with option proto 'ncm'", args.config.display()).into());
         }
@@ -106,15 +106,16 @@ mod tests {
     #[test]
     fn listeners_from_uci_and_flags_win() {
         let args = Cli::parse_from(["ncmd"]).up;
-        let o = observe_from(&args, UCI).unwrap();
+        let uci = |text: &str| ncmd_config::parse_uci(text).unwrap();
+        let o = observe_from(&args, &uci(UCI)).unwrap();
         assert_eq!(o.web, Some("127.0.0.1:8080".parse().unwrap()), "a bare port is loopback");
         assert_eq!(o.metrics, Some("0.0.0.0:9100".parse().unwrap()));
         let args = Cli::parse_from(["ncmd", "--web-listen", "[::1]:81"]).up;
-        assert_eq!(observe_from(&args, UCI).unwrap().web, Some("[::1]:81".parse().unwrap()));
-        let none = observe_from(&Cli::parse_from(["ncmd"]).up, "config interface 'wwan'\n").unwrap();
+        assert_eq!(observe_from(&args, &uci(UCI)).unwrap().web, Some("[::1]:81".parse().unwrap()));
+        let none = observe_from(&Cli::parse_from(["ncmd"]).up, &uci("config interface 'wwan'\n")).unwrap();
         assert_eq!((none.web, none.metrics), (None, None), "off by default");
         let bad = Cli::parse_from(["ncmd", "--metrics-listen", "somewhere"]).up;
-        let err = observe_from(&bad, "").err().unwrap().to_string();
+        let err = observe_from(&bad, &uci("")).err().unwrap().to_string();
         assert!(err.contains("metrics_listen") && err.contains("ADDR:PORT"), "{err}");
     }
 }
