@@ -74,7 +74,6 @@ pub(super) fn parse(text: &str) -> Result<Parsed, UciError> {
         next: 0,
         next_line: 1,
         buf: Vec::new(),
-        src: Vec::new(),
         lines: Vec::new(),
         pos: 0,
         out: Parsed { package: Package::default(), stmts: Vec::new(), logical_lines: Vec::new() },
@@ -117,10 +116,9 @@ struct Parser<'a> {
     next_line: usize,
     /// The current logical line, rewritten in place as libuci does, always ending in a 0.
     buf: Vec<u8>,
-    /// `src[i]`: offset in `text` of `buf[i]` (for the final 0: where reading stopped).
-    src: Vec<usize>,
-    /// (index in `buf`, line number) where each physical line of the buffer starts.
-    lines: Vec<(usize, usize)>,
+    /// The physical lines in the buffer: (index in `buf`, line number, offset in `text`)
+    /// where each starts.
+    lines: Vec<(usize, usize, usize)>,
     pos: usize,
     out: Parsed,
     section_by_name: HashMap<String, usize>,
@@ -149,8 +147,17 @@ impl Parser<'_> {
     }
 
     fn line_of(&self, i: usize) -> usize {
-        let k = self.lines.partition_point(|&(start, _)| start <= i);
-        self.lines.get(k.wrapping_sub(1)).map_or(self.next_line, |&(_, line)| line)
+        let k = self.lines.partition_point(|&(start, _, _)| start <= i);
+        self.lines.get(k.wrapping_sub(1)).map_or(self.next_line, |&(_, line, _)| line)
+    }
+
+    /// Offset in `text` of `buf[i]`; for the final 0, where reading stopped.
+    fn src(&self, i: usize) -> usize {
+        if i + 1 >= self.buf.len() {
+            return self.next;
+        }
+        let k = self.lines.partition_point(|&(start, _, _)| start <= i);
+        self.lines.get(k.wrapping_sub(1)).map_or(self.next, |&(start, _, offset)| offset + i - start)
     }
 
     fn error(&self, at: usize, message: impl Into<String>) -> UciError {
@@ -160,20 +167,17 @@ impl Parser<'_> {
     /// `uci_getln`: replaces the buffer from `offset` on with the next physical line.
     fn getln(&mut self, offset: usize) {
         self.buf.truncate(offset);
-        self.src.truncate(offset);
-        let keep = self.lines.partition_point(|&(start, _)| start < offset);
+        let keep = self.lines.partition_point(|&(start, _, _)| start < offset);
         self.lines.truncate(keep);
         if self.next < self.text.len() {
             let rest = &self.text[self.next..];
             let len = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
-            self.lines.push((offset, self.next_line));
+            self.lines.push((offset, self.next_line, self.next));
             self.buf.extend_from_slice(&rest[..len]);
-            self.src.extend(self.next..self.next + len);
             self.next += len;
             self.next_line += 1;
         }
         self.buf.push(0);
-        self.src.push(self.next);
     }
 
     /// `parse_backslash`: false if the backslash joined the next line.
@@ -197,6 +201,15 @@ impl Parser<'_> {
         self.buf[*target] = self.buf[self.pos];
         *target += 1;
         self.pos += 1;
+    }
+
+    /// `addc` for the whole run of bytes before the first one `stop` accepts (`stop` must
+    /// accept the final 0): what libuci does byte by byte, in one copy.
+    fn add_run(&mut self, target: &mut usize, stop: impl Fn(u8) -> bool) {
+        let n = self.buf[self.pos..].iter().position(|&b| stop(b)).unwrap_or(self.buf.len() - self.pos);
+        self.buf.copy_within(self.pos..self.pos + n, *target);
+        *target += n;
+        self.pos += n;
     }
 
     fn parse_quoted(&mut self, target: &mut usize, quote: u8) -> Result<(), UciError> {
@@ -223,7 +236,7 @@ impl Parser<'_> {
                         self.addc(target);
                     }
                 }
-                _ => self.addc(target),
+                _ => self.add_run(target, |b| b == quote || b == 0 || (b == b'\\' && quote == b'"')),
             }
         }
     }
@@ -249,7 +262,7 @@ impl Parser<'_> {
                         self.addc(target);
                     }
                 }
-                _ => self.addc(target),
+                _ => self.add_run(target, |b| is_space(b) || matches!(b, 0 | b'\'' | b'"' | b'#' | b';' | b'\\')),
             }
             if self.cur() == 0 || is_space(self.cur()) {
                 break;
@@ -276,7 +289,7 @@ impl Parser<'_> {
         } else {
             self.parse_str(&mut ptr)?
         };
-        let end = self.src[stop];
+        let end = self.src(stop);
         let consumed = self.pos > val;
         let text =
             String::from_utf8(self.buf[val..ptr].to_vec()).map_err(|_| self.error(val, "a word is not valid UTF-8"))?;
@@ -335,7 +348,7 @@ impl Parser<'_> {
             }
             self.buf[e] = 0;
             self.pos = e + 1;
-            let start = self.src[s];
+            let start = self.src(s);
             match kind {
                 Keyword::Package => self.package_stmt(start)?,
                 Keyword::Config => self.config_stmt(start, self.line_of(s))?,

@@ -190,7 +190,7 @@ impl Package {
         }
         match &c.edit {
             Edit::Set(v) | Edit::AddToList(v) if v.contains('\0') => {
-                Err(UciError::InvalidValue { option: c.option.clone() })
+                Err(UciError::InvalidValue { option: shown(&c.option) })
             }
             _ => Ok(()),
         }
