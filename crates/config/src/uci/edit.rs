@@ -215,7 +215,17 @@ fn insertion(
             let indent = if indent.is_empty() && joins(text) { "\t" } else { indent };
             let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
             let lines: String = new.iter().map(|s| format!("{indent}{s}{eol}")).collect();
-            Some((text.len()..text.len(), format!("{eol}{lines}")))
+            // A `\` that ends the file is dropped by libuci; followed by a line break it would
+            // join the next line, so an empty line goes between. A final `\r` would become
+            // part of a `\r\n` line break: a space ends the word first.
+            let before = if text.ends_with('\\') {
+                format!("{eol}{eol}")
+            } else if text.ends_with('\r') {
+                format!(" {eol}")
+            } else {
+                eol.to_owned()
+            };
+            Some((text.len()..text.len(), format!("{before}{lines}")))
         }
     }
 }
