@@ -318,10 +318,10 @@ fn lists_grow_in_place_and_merged_sections_are_edited_where_they_end() {
     assert_eq!(out, text.replace("list probe_hosts 'a'", "option probe_hosts 'c'"));
 }
 
-/// Found by the fuzzer: a `\` or `\r` at the very end of the file must stay what it was.
+/// Found by the fuzzer: a `\`, `\r` or `;` at the very end of the file keeps its meaning.
 #[test]
 fn a_backslash_or_cr_at_the_end_of_the_file_keeps_its_meaning() {
-    for text in ["c \\\\\\\\\\\\\\\\\\i\\", "config interface x\n\toption a b\\\r", "config interface x\n\toption a 'b' \\"] {
+    for text in ["c \\\\\\\\\\\\\\\\\\i\\", "config interface x\n\toption a b\\\r", "config interface x\n\toption a 'b' \\", "\nconfig interfaconfmgn ;", "config x y\n\to a 'b' ;"] {
         let doc = Document::parse(text).unwrap();
         let changes = [Change::set(0, "apn", "internet")];
         let out = doc.edit(&changes).unwrap();

@@ -206,7 +206,7 @@ fn insertion(
             let eol = if text[..at - 1].ends_with('\r') { "\r\n" } else { "\n" };
             Some((at..at, new.iter().map(|s| format!("{indent}{s}{eol}")).collect()))
         }
-        None if text[a.tail_end..].trim_end_matches([' ', '\t']).ends_with(';') => {
+        None if a.chained && text[a.tail_end..].trim_matches([' ', '\t']) == ";" => {
             // `... ;` at the end of the file: libuci wants the next statement on that line.
             let space = if text.ends_with(';') { " " } else { "" };
             Some((text.len()..text.len(), format!("{space}{}", new.join(" ; "))))

@@ -50,6 +50,8 @@ pub(super) struct Stmt {
     /// True when the statement's last word ran straight into `;`, which makes libuci ignore
     /// the rest of the line ([`Stmt::tail_end`]).
     pub swallows: bool,
+    /// The statement ended with a `;` that libuci wants another statement after.
+    pub chained: bool,
     /// `span.end`, or for a statement that swallows, the end of its line (before `\r\n`).
     pub tail_end: usize,
     /// Index of its logical line (physical lines joined by `\` continuations).
@@ -296,10 +298,12 @@ impl Parser<'_> {
         Ok(Word { text, consumed, end, swallowed })
     }
 
-    /// `assert_eol`: libuci (strict by default) refuses a further word.
-    fn assert_eol(&mut self, kw: &str) -> Result<(), UciError> {
+    /// `assert_eol`: libuci (strict by default) refuses a further word. True if it read a
+    /// `;`, after which libuci reads another statement from the same line.
+    fn assert_eol(&mut self, kw: &str) -> Result<bool, UciError> {
         self.skip_whitespace();
         let at = self.pos;
+        let chained = self.cur() == b';';
         let extra = self.next_arg()?;
         if !extra.text.is_empty() {
             return Err(self.error(
@@ -307,7 +311,7 @@ impl Parser<'_> {
                 format!("too many words in this '{kw}' statement: put a value in quotes if it contains spaces, and separate statements with ';' or a new line"),
             ));
         }
-        Ok(())
+        Ok(chained)
     }
 
     /// `uci_parse_line`: the statements of one logical line.
@@ -376,7 +380,7 @@ impl Parser<'_> {
     }
 
     /// Records a statement whose last word is `last`.
-    fn push_stmt(&mut self, kind: Keyword, option: String, ignored: bool, start: usize, last: &Word) {
+    fn push_stmt(&mut self, kind: Keyword, option: String, ignored: bool, start: usize, last: &Word, chained: bool) {
         let tail_end = if last.swallowed {
             // The rest of the physical line is ignored: it belongs to this statement.
             let rest = &self.text[last.end..];
@@ -395,6 +399,7 @@ impl Parser<'_> {
             ignored,
             span: start..last.end,
             swallows: last.swallowed,
+            chained,
             tail_end,
             logical: self.out.logical_lines.len(),
         });
@@ -412,10 +417,10 @@ impl Parser<'_> {
                 format!("package name '{}' is not valid: use letters, digits, '_' and '-'", shown(&name.text)),
             ));
         }
-        self.assert_eol("package")?;
+        let chained = self.assert_eol("package")?;
         // Loading /etc/config/<name> ignores the statement (uci_import with single = true).
         self.out.package.name = Some(name.text.clone());
-        self.push_stmt(Keyword::Package, String::new(), false, start, &name);
+        self.push_stmt(Keyword::Package, String::new(), false, start, &name, chained);
         Ok(())
     }
 
@@ -437,7 +442,7 @@ impl Parser<'_> {
             return Err(self
                 .error(at, format!("section name '{}' is not valid: use letters, digits and '_'", shown(&name.text))));
         }
-        self.assert_eol("config")?;
+        let chained = self.assert_eol("config")?;
         let index = if name.text.is_empty() { None } else { self.section_by_name.get(&name.text).copied() };
         let index = match index {
             Some(i) => {
@@ -471,7 +476,7 @@ impl Parser<'_> {
         };
         self.current = Some(index);
         let last = if name.consumed { name } else { kind };
-        self.push_stmt(Keyword::Config, String::new(), false, start, &last);
+        self.push_stmt(Keyword::Config, String::new(), false, start, &last, chained);
         Ok(())
     }
 
@@ -487,7 +492,7 @@ impl Parser<'_> {
                 .error(at, format!("option name '{}' is not valid: use letters, digits and '_'", shown(&name.text))));
         }
         let value = self.next_arg()?;
-        self.assert_eol(kw)?;
+        let chained = self.assert_eol(kw)?;
         let Some(section) = self.current else {
             return Err(self.error(at, format!("'{kw}' before the first section")));
         };
@@ -517,7 +522,7 @@ impl Parser<'_> {
         }
         let kind = if list { Keyword::List } else { Keyword::Option };
         let last = if value.consumed { &value } else { &name };
-        self.push_stmt(kind, name.text.clone(), ignored, start, last);
+        self.push_stmt(kind, name.text.clone(), ignored, start, last, chained);
         Ok(())
     }
 }
