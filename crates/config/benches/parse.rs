@@ -33,17 +33,37 @@ fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    println!("{:>8} {:>12} {:>12} {:>14}", "options", "per section", "parse ms", "µs per option");
+    println!("{:>8} {:>12} {:>12} {:>14} {:>12}", "options", "per section", "parse ms", "µs per option", "edit ms");
     for per_section in [usize::MAX, 10] {
         for n in [10_000, 20_000, 40_000, 80_000] {
             let text = file(n, per_section);
-            let runs = if n <= 20_000 { 3 } else { 1 };
-            let t = best_of(runs, || {
-                let pkg = ncmd_config::parse_uci(&text).expect("the generated file is valid");
-                std::hint::black_box(pkg);
+            let parse = best_of(3, || {
+                let doc = ncmd_config::Document::parse(text.as_str()).expect("the generated file is valid");
+                std::hint::black_box(doc);
+            });
+            // One settings change to the first section: parse, edit, check (a second parse).
+            let doc = ncmd_config::Document::parse(text.as_str()).expect("the generated file is valid");
+            let edit = best_of(3, || {
+                let out = doc.edit(&[ncmd_config::Change::set(0, "apn", "internet")]).expect("writable");
+                std::hint::black_box(out);
             });
             let shown = if per_section == usize::MAX { "all".to_string() } else { per_section.to_string() };
-            println!("{n:>8} {shown:>12} {:>12.1} {:>14.3}", t.as_secs_f64() * 1e3, t.as_secs_f64() * 1e6 / n as f64);
+            println!(
+                "{n:>8} {shown:>12} {:>12.1} {:>14.3} {:>12.1}",
+                parse.as_secs_f64() * 1e3,
+                parse.as_secs_f64() * 1e6 / n as f64,
+                edit.as_secs_f64() * 1e3
+            );
         }
     }
+    // One 50 MB value (issue 12 item 9's APN).
+    let text = format!("config interface 'wwan'\n\toption apn '{}'\n", "a".repeat(50 << 20));
+    let t = best_of(3, || {
+        std::hint::black_box(ncmd_config::parse_uci(&text).expect("valid"));
+    });
+    println!(
+        "a 50 MB value: parse {:.1} ms ({:.2} ns per byte)",
+        t.as_secs_f64() * 1e3,
+        t.as_secs_f64() * 1e9 / text.len() as f64
+    );
 }

@@ -219,7 +219,7 @@ fn a_new_option_stays_in_its_section_when_the_next_header_shares_the_line() {
     let out = edit(text, "wwan", "apn", Edit::Set("internet".into()));
     assert_eq!(
         out,
-        "config interface 'wwan'\n\toption proto 'ncm'\n\toption probe_interval '0' ; option apn 'internet'; config interface 'wwan2'\n\toption proto 'ncm'\n"
+        "config interface 'wwan'\n\toption proto 'ncm'\n\toption probe_interval '0'; option apn 'internet' ; config interface 'wwan2'\n\toption proto 'ncm'\n"
     );
     let pkg = parse(&out).unwrap();
     assert_eq!(single(&pkg, "wwan", "apn"), Some("internet"));
@@ -229,7 +229,7 @@ fn a_new_option_stays_in_its_section_when_the_next_header_shares_the_line() {
     let out = edit(text, "wwan", "pincode", Edit::Set("1234".into()));
     assert_eq!(
         out,
-        "config interface wwan ;option device '/dev/ttyUSB1' ; option pincode '1234';config interface wwan2\n"
+        "config interface wwan ;option device '/dev/ttyUSB1';option pincode '1234' ; config interface wwan2\n"
     );
     assert_eq!(parse(&out).unwrap().section("wwan2").unwrap().options, vec![]);
 }
@@ -245,7 +245,7 @@ fn continuations_are_kept_and_never_join_a_new_statement_to_another() {
     // A new option after a statement whose line continues into the next header goes
     // between them, still in 'wwan'.
     let out = edit(text, "wwan", "mode", Edit::Set("lte".into()));
-    assert_eq!(out, "config interface 'wwan'\n\toption apn inter\\\nnet\n\toption proto 'ncm' ; option mode 'lte' \\\n\tconfig interface 'lan'\n");
+    assert_eq!(out, "config interface 'wwan'\n\toption apn inter\\\nnet\n\toption proto 'ncm' \\\n\toption mode 'lte' ; config interface 'lan'\n");
     let pkg = parse(&out).unwrap();
     assert_eq!(single(&pkg, "wwan", "mode"), Some("lte"));
     assert_eq!(single(&pkg, "wwan", "apn"), Some("internet"));
@@ -321,9 +321,35 @@ fn lists_grow_in_place_and_merged_sections_are_edited_where_they_end() {
 /// Found by the fuzzer: a `\`, `\r` or `;` at the very end of the file keeps its meaning.
 #[test]
 fn a_backslash_or_cr_at_the_end_of_the_file_keeps_its_meaning() {
-    for text in ["c \\\\\\\\\\\\\\\\\\i\\", "config interface x\n\toption a b\\\r", "config interface x\n\toption a 'b' \\", "\nconfig interfaconfmgn ;", "config x y\n\to a 'b' ;"] {
+    for text in [
+        "c \\\\\\\\\\\\\\\\\\i\\",
+        "config interface x\n\toption a b\\\r",
+        "config interface x\n\toption a 'b' \\",
+        "\nconfig interfaconfmgn ;",
+        "config x y\n\to a 'b' ;",
+        "c ierfce  ;  ;  ",
+        "config t ;  \\\n\toption a 'b'\n",
+    ] {
         let doc = Document::parse(text).unwrap();
         let changes = [Change::set(0, "apn", "internet")];
+        let out = doc.edit(&changes).unwrap();
+        let mut expected = doc.package().clone();
+        expected.apply(&changes).unwrap();
+        assert!(parse(out.text()).unwrap().same_content(&expected), "{:?}", out.text());
+    }
+}
+
+/// Deleting the statements after the section's last one on its line and adding one: the new
+/// statement goes where the rest of the line leaves room.
+#[test]
+fn adding_after_deleting_the_rest_of_the_line() {
+    let text = "config interface 'w'\n\toption a '1'; option b '2'\nconfig interface 'v'\n";
+    let doc = Document::parse(text).unwrap();
+    let out = doc.edit(&[Change::delete(0, "b"), Change::set(0, "c", "3")]).unwrap();
+    assert_eq!(out.text(), "config interface 'w'\n\toption a '1'\n\toption c '3'\nconfig interface 'v'\n");
+    for text in ["config t ; ; option a 'b' ;", "config t ; ; option a 'b' ; # c\n", "config t x; o a b; o c d\n"] {
+        let doc = Document::parse(text).unwrap();
+        let changes = [Change::delete(0, "a"), Change::set(0, "c", "3")];
         let out = doc.edit(&changes).unwrap();
         let mut expected = doc.package().clone();
         expected.apply(&changes).unwrap();

@@ -9,8 +9,8 @@
 //!   goes with that rest, and a rewritten one keeps it behind a `#`;
 //! - new statements go after the section's last statement: on the next line, indented like
 //!   the section's options, or when that statement shares its logical line with the next
-//!   one (`option probe_interval '0'; config interface 'wwan2'`), right after it as
-//!   ` ; option ...`.
+//!   one (`option probe_interval '0'; config interface 'wwan2'`), right before that next
+//!   one as `option ... ; `, so that the separator before it stays as it was.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -105,12 +105,38 @@ pub(super) fn write(text: &str, parsed: &Parsed, expected: &Package, changes: &[
     }
 
     removals(parsed, &deleted, &mut edits);
-    for (section, mut groups) in inserts {
-        groups.sort_by_key(|(at, _)| *at);
-        let new: Vec<String> = groups.into_iter().flat_map(|(_, g)| g).collect();
-        edits.push(insertion(text, stmts, section, &deleted, &new)?);
+    let mut inserts: Vec<(usize, Vec<String>)> = inserts
+        .into_iter()
+        .map(|(section, mut groups)| {
+            groups.sort_by_key(|(at, _)| *at);
+            (section, groups.into_iter().flat_map(|(_, g)| g).collect())
+        })
+        .collect();
+    inserts.sort_by_key(|(section, _)| *section);
+    let mut later = Vec::new();
+    for (section, new) in inserts {
+        match insertion(text, stmts, section, &deleted, &new) {
+            Some(Some(edit)) => edits.push(edit),
+            Some(None) => later.push((section, new)),
+            None => return None,
+        }
     }
+    let out = splice(text, edits)?;
+    if later.is_empty() {
+        return Some(out);
+    }
+    // The section's last statement lost the statements after it on its line: where the new
+    // ones may go depends on what is left there, so they are placed in the result.
+    let parsed = super::lexer::parse(&out).ok()?;
+    let mut edits = Vec::new();
+    for (section, new) in later {
+        edits.push(insertion(&out, &parsed.stmts, section, &HashSet::new(), &new)??);
+    }
+    splice(&out, edits)
+}
 
+/// `text` with `edits` applied; `None` if they overlap.
+fn splice(text: &str, mut edits: Vec<(Range<usize>, String)>) -> Option<String> {
     edits.sort_by_key(|(r, _)| (r.start, r.end));
     let mut out = String::with_capacity(text.len() + 64);
     let mut cursor = 0;
@@ -173,21 +199,28 @@ fn removals(parsed: &Parsed, deleted: &HashSet<usize>, edits: &mut Vec<(Range<us
 }
 
 /// Where and how the `new` statements of `section` go: after its last kept statement.
+/// `Some(None)` when statements after it on its line are deleted: then the place depends on
+/// the text that is left, and the caller asks again on the edited text.
 fn insertion(
     text: &str,
     stmts: &[Stmt],
     section: usize,
     deleted: &HashSet<usize>,
     new: &[String],
-) -> Option<(Range<usize>, String)> {
+) -> Option<Option<(Range<usize>, String)>> {
     let belongs =
         |i: usize| stmts[i].kind != Keyword::Package && stmts[i].section == Some(section) && !deleted.contains(&i);
     let anchor = (0..stmts.len()).rev().find(|&i| belongs(i))?;
     let a = &stmts[anchor];
-    let last_on_line = !matches!(stmts.get(anchor + 1), Some(n) if n.logical == a.logical);
-    if !last_on_line {
-        let at = a.span.end;
-        return Some((at..at, new.iter().map(|s| format!(" ; {s}")).collect()));
+    let on_line = || (anchor + 1..stmts.len()).take_while(|&i| stmts[i].logical == a.logical);
+    if let Some(next) = on_line().find(|i| !deleted.contains(i)) {
+        // Another statement follows on the logical line: the new ones go right before it,
+        // each ended by `;`, so that whatever separates them from the section stays.
+        let at = stmts[next].span.start;
+        return Some(Some((at..at, new.iter().map(|s| format!("{s} ; ")).collect())));
+    }
+    if on_line().next().is_some() {
+        return Some(None);
     }
     let indent = (0..stmts.len())
         .rev()
@@ -204,12 +237,12 @@ fn insertion(
             let at = a.tail_end + nl + 1;
             let indent = if indent.is_empty() && joins(&text[..at]) { "\t" } else { indent };
             let eol = if text[..at - 1].ends_with('\r') { "\r\n" } else { "\n" };
-            Some((at..at, new.iter().map(|s| format!("{indent}{s}{eol}")).collect()))
+            Some(Some((at..at, new.iter().map(|s| format!("{indent}{s}{eol}")).collect())))
         }
-        None if a.chained && text[a.tail_end..].trim_matches([' ', '\t']) == ";" => {
+        None if a.chained.is_some_and(|end| text[end..].bytes().all(|b| b == b' ' || b == b'\t')) => {
             // `... ;` at the end of the file: libuci wants the next statement on that line.
             let space = if text.ends_with(';') { " " } else { "" };
-            Some((text.len()..text.len(), format!("{space}{}", new.join(" ; "))))
+            Some(Some((text.len()..text.len(), format!("{space}{}", new.join(" ; ")))))
         }
         None => {
             let indent = if indent.is_empty() && joins(text) { "\t" } else { indent };
@@ -225,7 +258,7 @@ fn insertion(
             } else {
                 eol.to_owned()
             };
-            Some((text.len()..text.len(), format!("{before}{lines}")))
+            Some(Some((text.len()..text.len(), format!("{before}{lines}"))))
         }
     }
 }

@@ -50,8 +50,9 @@ pub(super) struct Stmt {
     /// True when the statement's last word ran straight into `;`, which makes libuci ignore
     /// the rest of the line ([`Stmt::tail_end`]).
     pub swallows: bool,
-    /// The statement ended with a `;` that libuci wants another statement after.
-    pub chained: bool,
+    /// Where the `;` that ends the statement ends, when libuci wants another statement
+    /// after it on the same line.
+    pub chained: Option<usize>,
     /// `span.end`, or for a statement that swallows, the end of its line (before `\r\n`).
     pub tail_end: usize,
     /// Index of its logical line (physical lines joined by `\` continuations).
@@ -298,9 +299,9 @@ impl Parser<'_> {
         Ok(Word { text, consumed, end, swallowed })
     }
 
-    /// `assert_eol`: libuci (strict by default) refuses a further word. True if it read a
-    /// `;`, after which libuci reads another statement from the same line.
-    fn assert_eol(&mut self, kw: &str) -> Result<bool, UciError> {
+    /// `assert_eol`: libuci (strict by default) refuses a further word. If it read a `;`,
+    /// after which libuci reads another statement from the same line: where that `;` ends.
+    fn assert_eol(&mut self, kw: &str) -> Result<Option<usize>, UciError> {
         self.skip_whitespace();
         let at = self.pos;
         let chained = self.cur() == b';';
@@ -311,7 +312,7 @@ impl Parser<'_> {
                 format!("too many words in this '{kw}' statement: put a value in quotes if it contains spaces, and separate statements with ';' or a new line"),
             ));
         }
-        Ok(chained)
+        Ok(chained.then(|| self.src(self.pos)))
     }
 
     /// `uci_parse_line`: the statements of one logical line.
@@ -380,7 +381,15 @@ impl Parser<'_> {
     }
 
     /// Records a statement whose last word is `last`.
-    fn push_stmt(&mut self, kind: Keyword, option: String, ignored: bool, start: usize, last: &Word, chained: bool) {
+    fn push_stmt(
+        &mut self,
+        kind: Keyword,
+        option: String,
+        ignored: bool,
+        start: usize,
+        last: &Word,
+        chained: Option<usize>,
+    ) {
         let tail_end = if last.swallowed {
             // The rest of the physical line is ignored: it belongs to this statement.
             let rest = &self.text[last.end..];

@@ -68,7 +68,8 @@ pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     let (doc, config) = ncmd_config::load_document(&args.config)?;
     let observe = observe_from(&args, doc.package())?;
     drop(doc);
-    for e in &config.errors {
+    // An interface named on the command line reports its own error once, below.
+    for e in config.errors.iter().filter(|e| !e.interface().is_some_and(|i| args.interfaces.iter().any(|a| a == i))) {
         eprintln!("ncmd: {e}");
     }
     let specs: Vec<Spec> = if args.interfaces.is_empty() {
