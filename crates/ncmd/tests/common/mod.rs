@@ -21,10 +21,7 @@ pub fn ncmd() -> PathBuf {
 
 /// System tests need root and iproute2; say so loudly instead of skipping.
 pub fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "this system test needs root (network namespaces); run the tests as root, as CI does"
-    );
+    assert!(nix::unistd::geteuid().is_root(), "this system test needs root (network namespaces); run the tests as root, as CI does");
     let ip = Command::new("ip").arg("-V").output();
     assert!(ip.is_ok_and(|o| o.status.success()), "this system test needs iproute2 (`ip`); run .ci/install-deps.sh");
 }
@@ -67,11 +64,7 @@ impl Lab {
         let sim_control = dir.join("sim.sock");
         let netns = spec.netns.then(|| format!("ncmd-r-{id}"));
         let mut cmd = Command::new(ncmd());
-        cmd.args(["sim", "--vendor", spec.vendor, "--latency-scale", "0"])
-            .arg("--tty-link")
-            .arg(&tty)
-            .arg("--control")
-            .arg(&sim_control);
+        cmd.args(["sim", "--vendor", spec.vendor, "--latency-scale", "0"]).arg("--tty-link").arg(&tty).arg("--control").arg(&sim_control);
         if let Some(ns) = &netns {
             cmd.args(["--netns", ns]);
         }
@@ -93,11 +86,7 @@ impl Lab {
 
     /// A UCI file for interface `wwan` on this lab's modem, plus `extra` option lines.
     pub fn config(&self, extra: &str) -> PathBuf {
-        let probe = if self.netns.is_some() {
-            format!("\tlist probe_hosts '{}'\n", self.ping_target())
-        } else {
-            "\toption probe_interval '0'\n".into()
-        };
+        let probe = if self.netns.is_some() { format!("\tlist probe_hosts '{}'\n", self.ping_target()) } else { "\toption probe_interval '0'\n".into() };
         let text = format!(
             "config interface 'loopback'\n\toption proto 'static'\n\nconfig interface 'wwan'\n\toption proto 'ncm'\n\toption device '{}'\n\toption ifname 'wwan0'\n\toption linksettle '0'\n{probe}{extra}",
             self.tty.display()
@@ -117,12 +106,7 @@ impl Lab {
             }
             None => Command::new(ncmd()),
         };
-        cmd.args(["-vv", "up", "wwan", "--config"])
-            .arg(config)
-            .arg("--control")
-            .arg(&self.control)
-            .arg("--state-dir")
-            .arg(self.dir.join("state"));
+        cmd.args(["-vv", "up", "wwan", "--config"]).arg(config).arg("--control").arg(&self.control).arg("--state-dir").arg(self.dir.join("state"));
         cmd.env("NCMD_TEST_SCALE_MS", "50");
         cmd.stdout(Stdio::null());
         match stderr {
@@ -164,10 +148,7 @@ impl Lab {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "state {state} not reached within {limit:?}; last status: {}",
-            last.map(|s| s.to_string()).unwrap_or_default()
-        );
+        panic!("state {state} not reached within {limit:?}; last status: {}", last.map(|s| s.to_string()).unwrap_or_default());
     }
 
     /// Waits for a condition on the status.
@@ -223,22 +204,17 @@ impl Lab {
     /// Ping from the router namespace through wwan0 (iputils-ping, installed by CI).
     pub fn ping(&self, target: &str) -> bool {
         let ns = self.netns.as_ref().expect("lab without namespace");
-        Command::new("ip")
-            .args(["netns", "exec", ns, "ping", "-c", "1", "-W", "2", "-I", "wwan0", target])
-            .output()
-            .is_ok_and(|o| o.status.success())
+        Command::new("ip").args(["netns", "exec", ns, "ping", "-c", "1", "-W", "2", "-I", "wwan0", target]).output().is_ok_and(|o| o.status.success())
     }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
         for d in &mut self.daemons {
-            let _ =
-                nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.id() as i32), nix::sys::signal::Signal::SIGTERM);
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.id() as i32), nix::sys::signal::Signal::SIGTERM);
             let _ = d.wait();
         }
-        let _ =
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.sim.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.sim.id() as i32), nix::sys::signal::Signal::SIGTERM);
         let _ = self.sim.wait();
         if let Some(ns) = &self.netns {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();

@@ -3,8 +3,7 @@
 
 /// User + system CPU time of `pid` in seconds (fields 14 and 15 of /proc/<pid>/stat).
 pub fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/stat: {e}"));
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_else(|e| panic!("cannot read /proc/{pid}/stat: {e}"));
     // The command name (field 2) may hold spaces; count fields after its closing paren.
     let rest = &stat[stat.rfind(')').expect("/proc stat format") + 2..];
     let f: Vec<&str> = rest.split(' ').collect();
@@ -20,8 +19,7 @@ pub fn open_fds(pid: u32) -> usize {
 
 /// Resident set size of `pid` in KiB (VmRSS).
 pub fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/status: {e}"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_else(|e| panic!("cannot read /proc/{pid}/status: {e}"));
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
