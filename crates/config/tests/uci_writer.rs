@@ -318,9 +318,9 @@ fn lists_grow_in_place_and_merged_sections_are_edited_where_they_end() {
     assert_eq!(out, text.replace("list probe_hosts 'a'", "option probe_hosts 'c'"));
 }
 
-/// Found by the fuzzer: a `\`, `\r` or `;` at the very end of the file keeps its meaning.
+/// Found by the fuzzer: a `\`, `\r`, `;` or `''` at the very end of the file keeps its meaning.
 #[test]
-fn a_backslash_or_cr_at_the_end_of_the_file_keeps_its_meaning() {
+fn whatever_ends_the_file_keeps_its_meaning() {
     for text in [
         "c \\\\\\\\\\\\\\\\\\i\\",
         "config interface x\n\toption a b\\\r",
@@ -329,10 +329,13 @@ fn a_backslash_or_cr_at_the_end_of_the_file_keeps_its_meaning() {
         "config x y\n\to a 'b' ;",
         "c ierfce  ;  ;  ",
         "config t ;  \\\n\toption a 'b'\n",
+        "c ieac xlist\t''''\t\t",
+        "c ieac xlist ''",
+        "c ieac xlist \"\\\n\"",
     ] {
         let doc = Document::parse(text).unwrap();
         let changes = [Change::set(0, "apn", "internet")];
-        let out = doc.edit(&changes).unwrap();
+        let out = doc.edit(&changes).unwrap_or_else(|e| panic!("{text:?}: {e}"));
         let mut expected = doc.package().clone();
         expected.apply(&changes).unwrap();
         assert!(parse(out.text()).unwrap().same_content(&expected), "{:?}", out.text());

@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::lexer::{Keyword, Parsed, Stmt};
+use super::lexer::{Keyword, Parsed};
 use super::{quote, Change, Edit, Package};
 
 /// What the changes do to one option of one section.
@@ -115,7 +115,7 @@ pub(super) fn write(text: &str, parsed: &Parsed, expected: &Package, changes: &[
     inserts.sort_by_key(|(section, _)| *section);
     let mut later = Vec::new();
     for (section, new) in inserts {
-        match insertion(text, stmts, section, &deleted, &new) {
+        match insertion(text, parsed, section, &deleted, &new) {
             Some(Some(edit)) => edits.push(edit),
             Some(None) => later.push((section, new)),
             None => return None,
@@ -130,7 +130,7 @@ pub(super) fn write(text: &str, parsed: &Parsed, expected: &Package, changes: &[
     let parsed = super::lexer::parse(&out).ok()?;
     let mut edits = Vec::new();
     for (section, new) in later {
-        edits.push(insertion(&out, &parsed.stmts, section, &HashSet::new(), &new)??);
+        edits.push(insertion(&out, &parsed, section, &HashSet::new(), &new)??);
     }
     splice(&out, edits)
 }
@@ -203,11 +203,12 @@ fn removals(parsed: &Parsed, deleted: &HashSet<usize>, edits: &mut Vec<(Range<us
 /// the text that is left, and the caller asks again on the edited text.
 fn insertion(
     text: &str,
-    stmts: &[Stmt],
+    parsed: &Parsed,
     section: usize,
     deleted: &HashSet<usize>,
     new: &[String],
 ) -> Option<Option<(Range<usize>, String)>> {
+    let stmts = &parsed.stmts;
     let belongs =
         |i: usize| stmts[i].kind != Keyword::Package && stmts[i].section == Some(section) && !deleted.contains(&i);
     let anchor = (0..stmts.len()).rev().find(|&i| belongs(i))?;
@@ -229,29 +230,32 @@ fn insertion(
         .map(|i| line_prefix(text, stmts[i].span.start))
         .find(|p| p.bytes().all(|b| b == b' ' || b == b'\t'))
         .unwrap_or("\t");
-    // After a `\` that joins the next line, a statement must not start in column 0: it
-    // would continue the last word.
-    let joins = |before: &str| before.trim_end_matches(['\r', '\n']).ends_with('\\');
-    match text[a.tail_end..].find('\n') {
-        Some(nl) => {
-            let at = a.tail_end + nl + 1;
-            let indent = if indent.is_empty() && joins(&text[..at]) { "\t" } else { indent };
+    // The anchor ends its logical line: the new statements start the next one.
+    let line_end = parsed.logical_lines[a.logical].end;
+    match text[..line_end].ends_with('\n').then_some(line_end) {
+        Some(at) => {
             let eol = if text[..at - 1].ends_with('\r') { "\r\n" } else { "\n" };
             Some(Some((at..at, new.iter().map(|s| format!("{indent}{s}{eol}")).collect())))
         }
         None if a.chained.is_some_and(|end| text[end..].bytes().all(|b| b == b' ' || b == b'\t')) => {
-            // `... ;` at the end of the file: libuci wants the next statement on that line.
-            let space = if text.ends_with(';') { " " } else { "" };
+            // `... ;` or `... ''` at the end of the file: libuci reads the rest of that line
+            // as the next statement, and a line break there would be an invalid command.
+            let space = if text.ends_with([' ', '\t']) { "" } else { " " };
             Some(Some((text.len()..text.len(), format!("{space}{}", new.join(" ; ")))))
         }
         None => {
-            let indent = if indent.is_empty() && joins(text) { "\t" } else { indent };
             let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
             let lines: String = new.iter().map(|s| format!("{indent}{s}{eol}")).collect();
             // A `\` that ends the file is dropped by libuci; followed by a line break it would
             // join the next line, so an empty line goes between. A final `\r` would become
             // part of a `\r\n` line break: a space ends the word first.
-            let before = if text.ends_with('\\') {
+            let last_line = text.rfind('\n').map_or(0, |i| i + 1);
+            let before = if parsed.logical_lines[a.logical].start < last_line {
+                // The last line is joined to the anchor's by a `\`: what is left of it is
+                // blank or a comment, and a line break right after a blank rest would be an
+                // invalid command; after `#` it is not.
+                format!(" #{eol}")
+            } else if text.ends_with('\\') {
                 format!("{eol}{eol}")
             } else if text.ends_with('\r') {
                 format!(" {eol}")

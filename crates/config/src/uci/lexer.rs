@@ -50,8 +50,8 @@ pub(super) struct Stmt {
     /// True when the statement's last word ran straight into `;`, which makes libuci ignore
     /// the rest of the line ([`Stmt::tail_end`]).
     pub swallows: bool,
-    /// Where the `;` that ends the statement ends, when libuci wants another statement
-    /// after it on the same line.
+    /// Where the `;` (or empty word) that ends the statement ends, when libuci reads another
+    /// statement after it on the same line.
     pub chained: Option<usize>,
     /// `span.end`, or for a statement that swallows, the end of its line (before `\r\n`).
     pub tail_end: usize,
@@ -299,12 +299,13 @@ impl Parser<'_> {
         Ok(Word { text, consumed, end, swallowed })
     }
 
-    /// `assert_eol`: libuci (strict by default) refuses a further word. If it read a `;`,
-    /// after which libuci reads another statement from the same line: where that `;` ends.
+    /// `assert_eol`: libuci (strict by default) refuses a further word. If it read a `;` or
+    /// an empty word (`''`), after which libuci reads another statement from the same line:
+    /// where that ends.
     fn assert_eol(&mut self, kw: &str) -> Result<Option<usize>, UciError> {
         self.skip_whitespace();
         let at = self.pos;
-        let chained = self.cur() == b';';
+        let first = self.cur();
         let extra = self.next_arg()?;
         if !extra.text.is_empty() {
             return Err(self.error(
@@ -312,7 +313,7 @@ impl Parser<'_> {
                 format!("too many words in this '{kw}' statement: put a value in quotes if it contains spaces, and separate statements with ';' or a new line"),
             ));
         }
-        Ok(chained.then(|| self.src(self.pos)))
+        Ok(matches!(first, b';' | b'\'' | b'"').then(|| self.src(self.pos)))
     }
 
     /// `uci_parse_line`: the statements of one logical line.
