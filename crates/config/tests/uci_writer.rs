@@ -332,6 +332,9 @@ fn whatever_ends_the_file_keeps_its_meaning() {
         "c ieac xlist\t''''\t\t",
         "c ieac xlist ''",
         "c ieac xlist \"\\\n\"",
+        "c R\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\r\n\\\\\\\\\\\\@\\\\\\\\\\\\\\\\i\\",
+        "config interface x\n\toption a 'b' \\\n\t",
+        "config interface x\n\toption a b\\\nc\r",
     ] {
         let doc = Document::parse(text).unwrap();
         let changes = [Change::set(0, "apn", "internet")];

@@ -250,13 +250,13 @@ fn insertion(
             // join the next line, so an empty line goes between. A final `\r` would become
             // part of a `\r\n` line break: a space ends the word first.
             let last_line = text.rfind('\n').map_or(0, |i| i + 1);
-            let before = if parsed.logical_lines[a.logical].start < last_line {
+            let before = if text.ends_with('\\') {
+                format!("{eol}{eol}")
+            } else if parsed.logical_lines[a.logical].start < last_line {
                 // The last line is joined to the anchor's by a `\`: what is left of it is
                 // blank or a comment, and a line break right after a blank rest would be an
                 // invalid command; after `#` it is not.
                 format!(" #{eol}")
-            } else if text.ends_with('\\') {
-                format!("{eol}{eol}")
             } else if text.ends_with('\r') {
                 format!(" {eol}")
             } else {
