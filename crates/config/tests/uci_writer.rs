@@ -332,7 +332,8 @@ fn whatever_ends_the_file_keeps_its_meaning() {
         "c ieac xlist\t''''\t\t",
         "c ieac xlist ''",
         "c ieac xlist \"\\\n\"",
-        "c R\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\r\n\\\\\\\\\\\\@\\\\\\\\\\\\\\\\i\\",
+        "c R\\\\\\\\\\\\\\\\\\\r\n\\\\\\@\\\\\\\\i\\",
+        "c i\n\tl a\t\t\t??ea\\\n",
         "config interface x\n\toption a 'b' \\\n\t",
         "config interface x\n\toption a b\\\nc\r",
     ] {

@@ -235,7 +235,11 @@ fn insertion(
     match text[..line_end].ends_with('\n').then_some(line_end) {
         Some(at) => {
             let eol = if text[..at - 1].ends_with('\r') { "\r\n" } else { "\n" };
-            Some(Some((at..at, new.iter().map(|s| format!("{indent}{s}{eol}")).collect())))
+            // A `\` before that line break found the end of the file; it would join the new
+            // line: an empty line goes between.
+            let blank = if text[..at].trim_end_matches(['\r', '\n']).ends_with('\\') { eol } else { "" };
+            let lines: String = new.iter().map(|s| format!("{indent}{s}{eol}")).collect();
+            Some(Some((at..at, format!("{blank}{lines}"))))
         }
         None if a.chained.is_some_and(|end| text[end..].bytes().all(|b| b == b' ' || b == b'\t')) => {
             // `... ;` or `... ''` at the end of the file: libuci reads the rest of that line
