@@ -236,8 +236,10 @@ fn insertion(
         Some(at) => {
             let eol = if text[..at - 1].ends_with('\r') { "\r\n" } else { "\n" };
             // A `\` before that line break found the end of the file; it would join the new
-            // line: an empty line goes between.
-            let blank = if text[..at].trim_end_matches(['\r', '\n']).ends_with('\\') { eol } else { "" };
+            // line: a line with only a comment goes between (a blank one would leave the `\n`
+            // of a `\r\n` to be read as a command).
+            let joined = text[..at].trim_end_matches(['\r', '\n']).ends_with('\\');
+            let blank = if joined { format!(" #{eol}") } else { String::new() };
             let lines: String = new.iter().map(|s| format!("{indent}{s}{eol}")).collect();
             Some(Some((at..at, format!("{blank}{lines}"))))
         }
@@ -251,11 +253,11 @@ fn insertion(
             let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
             let lines: String = new.iter().map(|s| format!("{indent}{s}{eol}")).collect();
             // A `\` that ends the file is dropped by libuci; followed by a line break it would
-            // join the next line, so an empty line goes between. A final `\r` would become
-            // part of a `\r\n` line break: a space ends the word first.
+            // join the next line, so a line with only a comment goes between. A final `\r`
+            // would become part of a `\r\n` line break: a space ends the word first.
             let last_line = text.rfind('\n').map_or(0, |i| i + 1);
             let before = if text.ends_with('\\') {
-                format!("{eol}{eol}")
+                format!("{eol} #{eol}")
             } else if parsed.logical_lines[a.logical].start < last_line {
                 // The last line is joined to the anchor's by a `\`: what is left of it is
                 // blank or a comment, and a line break right after a blank rest would be an
