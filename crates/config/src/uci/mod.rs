@@ -30,6 +30,9 @@ pub enum UciError {
     /// A change names a section that the file does not have.
     #[error("no section named '{section}' in the file; add it first (config interface '{section}')")]
     NoSuchSection { section: String },
+    /// A [`Change`] names a section index the parse does not have.
+    #[error("the file has no section #{0} (it has fewer sections than when it was read)")]
+    NoSectionIndex(usize),
     /// A section or option name given to the writer is not a valid UCI name.
     #[error("{what} name '{name}' is not valid: use only letters, digits and '_'")]
     InvalidName { what: &'static str, name: String },
@@ -183,7 +186,7 @@ impl Package {
 
     fn check(&self, c: &Change) -> Result<(), UciError> {
         if c.section >= self.sections.len() {
-            return Err(UciError::NoSuchSection { section: format!("#{}", c.section) });
+            return Err(UciError::NoSectionIndex(c.section));
         }
         if !is_valid_name(&c.option) {
             return Err(UciError::InvalidName { what: "option", name: shown(&c.option) });

@@ -153,3 +153,19 @@ fn set_option_refuses_unknown_sections_bad_names_and_bad_files() {
     assert!(matches!(set_option(NETWORK, "wwan", "a b", Some("x")), Err(UciError::InvalidName { .. })));
     assert!(matches!(set_option("config x y\n'", "y", "a", Some("b")), Err(UciError::Syntax { .. })));
 }
+
+#[test]
+fn changes_are_checked_before_anything_is_applied() {
+    let doc = Document::parse(NETWORK).unwrap();
+    let good = Change::set(1, "apn", "web");
+    for (bad, err) in [
+        (Change::set(9, "apn", "x"), UciError::NoSectionIndex(9)),
+        (Change::set(1, "a b", "x"), UciError::InvalidName { what: "option", name: "a b".into() }),
+        (Change::add_to_list(1, "apn", "x\0y"), UciError::InvalidValue { option: "apn".into() }),
+    ] {
+        let mut pkg = doc.package().clone();
+        assert_eq!(pkg.apply(&[good.clone(), bad.clone()]), Err(err.clone()));
+        assert_eq!(&pkg, doc.package(), "nothing applied");
+        assert_eq!(doc.edit(&[good.clone(), bad]).unwrap_err(), err);
+    }
+}
