@@ -335,6 +335,7 @@ fn whatever_ends_the_file_keeps_its_meaning() {
         "c R\\\\\\\\\\\\\\\\\\\r\n\\\\\\@\\\\\\\\i\\",
         "c i\n\tl a\t\t\t??ea\\\n",
         "c \\\\\\\\\\\\+apn\\\\\\\\\\\r\n\\\\\\\\\\\\\\\\d\\\\\r\\c \\",
+        "\r\nconfig ce wan3\r\n\tl apn ;\r",
         "config interface x\n\toption a 'b' \\\n\t",
         "config interface x\n\toption a b\\\nc\r",
     ] {

@@ -285,14 +285,15 @@ impl Parser<'_> {
         self.skip_whitespace();
         let val = self.pos;
         let mut ptr = val;
-        let (stop, swallowed) = if self.cur() == b';' {
+        let (end, swallowed) = if self.cur() == b';' {
+            // The `;` is this (empty) word: a statement that ends with it owns it.
             self.buf[self.pos] = 0;
             self.pos += 1;
-            (val, false)
+            (self.src(val) + 1, false)
         } else {
-            self.parse_str(&mut ptr)?
+            let (stop, swallowed) = self.parse_str(&mut ptr)?;
+            (self.src(stop), swallowed)
         };
-        let end = self.src(stop);
         let consumed = self.pos > val;
         let text =
             String::from_utf8(self.buf[val..ptr].to_vec()).map_err(|_| self.error(val, "a word is not valid UTF-8"))?;
