@@ -3,8 +3,8 @@
 //! random texts made of UCI's special characters, both accept or both refuse, and when they
 //! accept they read the same sections, options and lists (`uci -c DIR export network`).
 //!
-//! Needs that build: `cargo test -p ncmd-config --test libuci -- --ignored`, with
-//! `NCMD_UCI_ROOT` pointing at the install prefix if it is not the default.
+//! Needs that build (`scripts/test` makes it as root, as CI does); `NCMD_UCI_ROOT` points
+//! at another install prefix. Without it the test fails and says how to build it.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -104,13 +104,12 @@ fn ours(text: &str) -> Option<String> {
 }
 
 #[test]
-#[ignore = "needs the real uci: run shared/netifd-harness/build.sh, then this test with --ignored"]
 fn reads_what_libuci_reads() {
     let root = std::env::var_os("NCMD_UCI_ROOT")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/netifd-harness/root"));
     let uci = root.join("bin/uci");
-    assert!(uci.exists(), "{} is missing: build it with shared/netifd-harness/build.sh", uci.display());
+    assert!(uci.exists(), "{} is missing: build it with ../shared/netifd-harness/build.sh from the repository root (scripts/test does, as root)", uci.display());
     let dir = std::env::temp_dir().join(format!("ncmd-libuci-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (mut rng, mut accepted) = (7u64, 0);
