@@ -38,7 +38,7 @@ fn build() {
     static BUILD: Once = Once::new();
     BUILD.call_once(|| {
         common::require_root();
-        let st = Command::new(harness().join("build.sh")).current_dir(repo()).env("OUT", out_dir()).status().expect("run build.sh");
+        let st = Command::new(repo().join("scripts/harness-build")).current_dir(repo()).env("NETIFD_HARNESS", harness()).env("OUT", out_dir()).status().expect("run scripts/harness-build");
         assert!(st.success(), "the netifd harness did not build ({st}); prerequisites: .ci/install-deps.sh");
     });
 }
