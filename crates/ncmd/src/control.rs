@@ -137,6 +137,27 @@ pub async fn request(path: &Path, req: &Request) -> Result<Reply, ControlError> 
 
 use tokio::io::AsyncReadExt as _;
 
+/// The (interface, socket) of a running daemon whose session uses `device`.
+pub async fn owner_of(device: &Path) -> Option<(String, std::path::PathBuf)> {
+    let dir = runtime_dir();
+    let want = std::fs::canonicalize(device).unwrap_or_else(|_| device.to_path_buf());
+    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("sock") {
+            continue;
+        }
+        let Ok(reply) = request(&path, &Request::Status { interface: None }).await else { continue };
+        let list: Vec<crate::status::InterfaceStatus> = serde_json::from_value(reply.data).unwrap_or_default();
+        for s in list {
+            let dev = Path::new(&s.modem.device);
+            if std::fs::canonicalize(dev).unwrap_or_else(|_| dev.to_path_buf()) == want {
+                return Some((s.interface, path));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use ncmd_config::Spec;
 
-use crate::datapath::{Apply, LinuxPath};
-use crate::hotplug::DeviceWatch;
-use crate::modem::AtModem;
+use crate::session::datapath::{Apply, LinuxPath};
+use crate::daemon::hotplug::DeviceWatch;
+use crate::session::modem::AtModem;
 use crate::session::{Code, Connector, Failure};
 
 pub struct RealConnector {

@@ -30,9 +30,9 @@ const HISTORY_POINTS: usize = 720;
 /// The header that carries the change token on every POST.
 pub const TOKEN_HEADER: &str = "x-ncmd-token";
 
-const INDEX_HTML: &str = include_str!("../web/index.html");
-const APP_JS: &str = include_str!("../web/app.js");
-const STYLE_CSS: &str = include_str!("../web/style.css");
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const APP_JS: &str = include_str!("../../web/app.js");
+const STYLE_CSS: &str = include_str!("../../web/style.css");
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -373,8 +373,8 @@ async fn route<H: Handler>(req: HttpRequest, site: Site, handler: &H, state: &We
     let page = site == Site::Page;
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/metrics") => {
-            let text = crate::metrics::render(&statuses(handler).await, SystemTime::now());
-            Response { status: 200, content_type: crate::metrics::CONTENT_TYPE, body: text.into_bytes() }
+            let text = crate::expose::metrics::render(&statuses(handler).await, SystemTime::now());
+            Response { status: 200, content_type: crate::expose::metrics::CONTENT_TYPE, body: text.into_bytes() }
         }
         ("GET", "/") if page => Response { status: 200, content_type: "text/html; charset=utf-8", body: INDEX_HTML.into() },
         ("GET", "/app.js") if page => Response { status: 200, content_type: "text/javascript; charset=utf-8", body: APP_JS.into() },

@@ -6,46 +6,17 @@
 //! from the profile data; only 3GPP-standard commands and replies are spelled here.
 //! Must not know about session order, backoff or the data interface.
 
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ncmd_at::{parse, AtChannel, AtError, CmeKind, Urc};
 use ncmd_config::Spec;
-use ncmd_profile::{Profiles, Var, Vars, VendorProfile};
+use ncmd_profile::{Var, Vars, VendorProfile};
 use tokio::sync::broadcast;
 
 use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
-use crate::status::{InterfaceStatus, IpInfo, ModemStatus};
+use crate::session::query::{fill_mode, ipv4_from_reply, ipv6_from_reply, profiles};
+use crate::status::{InterfaceStatus, ModemStatus};
 
-/// Where users' profile files are looked for (later files win over earlier ones and
-/// over the built-in table, key by key). `NCMD_PROFILES` (colon-separated) replaces the
-/// list; a user's edited `/etc/gcom/ncm.json` works there unchanged. The stock ncm.json
-/// is not read by default: it would bring back the fixed bugs (`ATQ0`, positional APN).
-fn profile_paths() -> Vec<PathBuf> {
-    match std::env::var("NCMD_PROFILES") {
-        Ok(v) => v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect(),
-        Err(_) => vec![PathBuf::from("/etc/ncmd/profiles.json")],
-    }
-}
-
-/// The profiles, loaded once. A malformed user file is reported and the built-in
-/// profiles are used, so a typo never leaves the router offline.
-pub fn profiles() -> Arc<Profiles> {
-    static P: OnceLock<Arc<Profiles>> = OnceLock::new();
-    P.get_or_init(|| {
-        let paths: Vec<PathBuf> = profile_paths().into_iter().filter(|p| p.exists()).collect();
-        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
-        match Profiles::load(&refs) {
-            Ok(p) => Arc::new(p),
-            Err(e) => {
-                tracing::error!("{e}; using the built-in vendor profiles");
-                Arc::new(Profiles::builtin())
-            }
-        }
-    })
-    .clone()
-}
 
 /// Per-command timeout for ordinary commands; dialling gets longer (the existing
 /// handler waited up to 25 s for any answer).
@@ -239,7 +210,7 @@ impl Modem for AtModem {
             Err(e) => return Err(modem_error(e)),
         };
         let mut st = ModemStatus::default();
-        crate::info::fill_sim(&self.chan, CMD_TIMEOUT, &mut st).await;
+        crate::session::query::fill_sim(&self.chan, CMD_TIMEOUT, &mut st).await;
         Ok(SimInfo {
             lock,
             pin_attempts_left: st.sim.pin_attempts_left,
@@ -258,7 +229,7 @@ impl Modem for AtModem {
             Ok(_) => Ok(PinOutcome::Accepted),
             Err(AtError::Cme { .. }) | Err(AtError::Error { .. }) => {
                 let mut st = ModemStatus::default();
-                crate::info::fill_sim(&self.chan, CMD_TIMEOUT, &mut st).await;
+                crate::session::query::fill_sim(&self.chan, CMD_TIMEOUT, &mut st).await;
                 Ok(PinOutcome::Rejected { attempts_left: st.sim.pin_attempts_left })
             }
             Err(e) => Err(modem_error(e)),
@@ -408,7 +379,7 @@ impl Modem for AtModem {
 
     async fn refresh_status(&mut self, status: &mut InterfaceStatus) {
         status.modem.modem = self.identity.clone();
-        crate::info::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
+        crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
         if let Some((_, p)) = &self.profile {
             fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
         }
@@ -428,78 +399,6 @@ impl Modem for AtModem {
                     Err(broadcast::error::RecvError::Closed) => return ModemEvent::PortGone,
                 },
                 _ = self.chan.closed() => return ModemEvent::PortGone,
-            }
-        }
-    }
-}
-
-/// IPv4 settings from whichever reply the profile's `ip_query` gives.
-fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
-    if let Ok(d) = parse::dhcp(r) {
-        return Some(IpInfo {
-            address: d.address.to_string(),
-            prefix_len: d.prefix_len,
-            gateway: d.gateway.map(|g| g.to_string()),
-            dns: d.dns.iter().map(|a| a.to_string()).collect(),
-        });
-    }
-    if let Ok(list) = parse::cgcontrdp(r) {
-        if let Some(c) = list.into_iter().find(|c| c.cid == cid && c.address.is_some_and(|a| a.is_ipv4())) {
-            return Some(IpInfo {
-                address: c.address?.to_string(),
-                prefix_len: c.prefix_len.unwrap_or(32),
-                gateway: c.gateway.map(|g| g.to_string()),
-                dns: c.dns.iter().map(|a| a.to_string()).collect(),
-            });
-        }
-    }
-    None
-}
-
-fn ipv6_from_reply(r: &ncmd_at::Response) -> Option<IpInfo> {
-    let d = parse::dhcpv6(r).ok()?;
-    Some(IpInfo {
-        address: d.address.to_string(),
-        prefix_len: d.prefix_len.unwrap_or(64),
-        gateway: d.gateway.map(|g| g.to_string()),
-        dns: d.dns.iter().map(|a| a.to_string()).collect(),
-    })
-}
-
-/// The current mode by the profile's read-only `mode_query`.
-pub async fn fill_mode(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
-    let vars = Vars::new(1, "IP");
-    let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
-    if let Some(q) = &profile.mode_query {
-        if let Some(cmd) = expand(&q.command) {
-            if let Ok(r) = chan.command(&cmd, timeout).await {
-                st.mode.raw = r.lines.first().cloned();
-                st.mode.current = q
-                    .matches
-                    .iter()
-                    .find(|(_, p)| p.matches_any(&vars, r.lines.iter().map(String::as_str)).unwrap_or(false))
-                    .map(|(name, _)| name.clone());
-            }
-        }
-    }
-}
-
-/// Vendor facts for `info`: mode (read-only), connection state and IP, by profile data.
-pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
-    fill_mode(chan, timeout, profile, st).await;
-    let vars = Vars::new(1, "IP");
-    let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
-    if let Some(cmd) = profile.status_query.as_ref().and_then(expand) {
-        if let Ok(r) = chan.command(&cmd, timeout).await {
-            let lines = || r.lines.iter().map(String::as_str);
-            let up = profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&vars, lines()).unwrap_or(false));
-            st.connection.state = Some(if up { "connected" } else { "disconnected" }.into());
-            if up {
-                if let Some(cmd) = profile.ip_query.as_ref().and_then(expand) {
-                    if let Ok(r) = chan.command(&cmd, timeout).await {
-                        st.connection.ipv4 = ipv4_from_reply(&r, 1);
-                    }
-                }
             }
         }
     }

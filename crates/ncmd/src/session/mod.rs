@@ -9,6 +9,13 @@
 //! the [`Modem`] trait (typed operations) and to the data interface through [`DataPath`].
 //! That keeps it testable with paused time against an in-memory modem.
 
+pub mod datapath;
+pub mod modem;
+pub mod pin_store;
+pub mod query;
+#[cfg(test)]
+mod tests;
+
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 
 use crate::status::{InterfaceStatus, IpInfo};
-use crate::store::Store;
+use crate::session::pin_store::Store;
 
 /// The states of a session, in the order a connection goes through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

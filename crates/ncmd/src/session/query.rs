@@ -1,16 +1,47 @@
-//! `ncmd info` and `ncmd at`: one-shot reads of a modem, and the readable rendering of
-//! a status snapshot (shared with `ncmd status`).
+//! One-shot typed reads of a modem into a status snapshot: identity, SIM, radio, PDP
+//! contexts, and the vendor facts (mode, connection state, IP) by profile data.
 //!
-//! Owns which queries fill which status field. Every query may fail on a given modem:
-//! a failed or unparsable reply leaves its field `null`, never a guess. Vendor commands
-//! (mode, connection state, IP) come from the vendor profile, not from branches here.
+//! Owns which query fills which status field, and the loading of the vendor profiles.
+//! Every query may fail on a given modem: a failed or unparsable reply leaves its field
+//! `null`, never a guess. Must not know about session order or how the snapshot is shown.
 
-use std::path::Path;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ncmd_at::{parse, AtChannel};
+use ncmd_profile::{Profiles, Vars, VendorProfile};
 
-use crate::status::{InterfaceStatus, IpInfo, ModemStatus, Pdp};
+use crate::status::{IpInfo, ModemStatus, Pdp};
+
+/// Where users' profile files are looked for (later files win over earlier ones and
+/// over the built-in table, key by key). `NCMD_PROFILES` (colon-separated) replaces the
+/// list; a user's edited `/etc/gcom/ncm.json` works there unchanged. The stock ncm.json
+/// is not read by default: it would bring back the fixed bugs (`ATQ0`, positional APN).
+fn profile_paths() -> Vec<PathBuf> {
+    match std::env::var("NCMD_PROFILES") {
+        Ok(v) => v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect(),
+        Err(_) => vec![PathBuf::from("/etc/ncmd/profiles.json")],
+    }
+}
+
+/// The profiles, loaded once. A malformed user file is reported and the built-in
+/// profiles are used, so a typo never leaves the router offline.
+pub fn profiles() -> Arc<Profiles> {
+    static P: OnceLock<Arc<Profiles>> = OnceLock::new();
+    P.get_or_init(|| {
+        let paths: Vec<PathBuf> = profile_paths().into_iter().filter(|p| p.exists()).collect();
+        let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+        match Profiles::load(&refs) {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                tracing::error!("{e}; using the built-in vendor profiles");
+                Arc::new(Profiles::builtin())
+            }
+        }
+    })
+    .clone()
+}
 
 /// Reads everything `info` shows. Never fails as a whole: unknown facts stay null.
 pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemStatus {
@@ -24,7 +55,7 @@ pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemSta
     st.modem.model = q("AT+CGMM").await.and_then(|r| parse::info_value(&r, "+CGMM:"));
     st.modem.revision = q("AT+CGMR").await.and_then(|r| parse::info_value(&r, "+CGMR:"));
     st.modem.imei = q("AT+CGSN").await.and_then(|r| parse::info_value(&r, "+CGSN:"));
-    let profiles = crate::modem::profiles();
+    let profiles = profiles();
     let selected = st.modem.manufacturer.as_deref().and_then(|m| profiles.select(m, st.modem.model.as_deref(), None).ok());
     st.modem.profile = selected.as_ref().map(|s| s.key.to_string()).or_else(|| profiles.get("generic").map(|_| "generic".to_string()));
     let vendor = selected.map(|s| s.profile).or_else(|| profiles.get("generic"));
@@ -40,7 +71,7 @@ pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemSta
         }
     }
     if let Some(profile) = vendor {
-        crate::modem::fill_vendor(chan, timeout, profile, &mut st).await;
+        fill_vendor(chan, timeout, profile, &mut st).await;
     }
     st
 }
@@ -162,120 +193,74 @@ pub async fn fill_radio(chan: &AtChannel, timeout: Duration, st: &mut ModemStatu
     }
 }
 
-/// `ncmd at`: through the daemon when one owns the port, else directly.
-pub async fn raw_at(device: &Path, timeout: Duration, commands: &[String]) -> Result<(), crate::Error> {
-    if let Some(iface) = daemon_owning(device).await {
-        for cmd in commands {
-            let reply = crate::control::request(
-                &iface.1,
-                &crate::control::Request::At { interface: iface.0.clone(), command: cmd.clone(), timeout_ms: timeout.as_millis() as u64 },
-            )
-            .await?;
-            if !reply.ok {
-                return Err(format!("{cmd}: {}", reply.error.unwrap_or_default()).into());
-            }
-            for l in reply.data.as_array().into_iter().flatten() {
-                println!("{}", l.as_str().unwrap_or_default());
-            }
-            println!("OK");
-        }
-        return Ok(());
+/// IPv4 settings from whichever reply the profile's `ip_query` gives.
+pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+    if let Ok(d) = parse::dhcp(r) {
+        return Some(IpInfo {
+            address: d.address.to_string(),
+            prefix_len: d.prefix_len,
+            gateway: d.gateway.map(|g| g.to_string()),
+            dns: d.dns.iter().map(|a| a.to_string()).collect(),
+        });
     }
-    let chan = AtChannel::open(device).await?;
-    for cmd in commands {
-        let r = chan.command(cmd, timeout).await?;
-        for l in &r.lines {
-            println!("{l}");
-        }
-        println!("OK");
-    }
-    Ok(())
-}
-
-/// The (interface, socket) of a running daemon whose session uses `device`.
-pub async fn daemon_owning(device: &Path) -> Option<(String, std::path::PathBuf)> {
-    let dir = crate::control::runtime_dir();
-    let want = std::fs::canonicalize(device).unwrap_or_else(|_| device.to_path_buf());
-    for entry in std::fs::read_dir(&dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("sock") {
-            continue;
-        }
-        let Ok(reply) = crate::control::request(&path, &crate::control::Request::Status { interface: None }).await else { continue };
-        let list: Vec<InterfaceStatus> = serde_json::from_value(reply.data).unwrap_or_default();
-        for s in list {
-            let dev = Path::new(&s.modem.device);
-            if std::fs::canonicalize(dev).unwrap_or_else(|_| dev.to_path_buf()) == want {
-                return Some((s.interface, path));
-            }
+    if let Ok(list) = parse::cgcontrdp(r) {
+        if let Some(c) = list.into_iter().find(|c| c.cid == cid && c.address.is_some_and(|a| a.is_ipv4())) {
+            return Some(IpInfo {
+                address: c.address?.to_string(),
+                prefix_len: c.prefix_len.unwrap_or(32),
+                gateway: c.gateway.map(|g| g.to_string()),
+                dns: c.dns.iter().map(|a| a.to_string()).collect(),
+            });
         }
     }
     None
 }
 
-fn or_dash<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+pub fn ipv6_from_reply(r: &ncmd_at::Response) -> Option<IpInfo> {
+    let d = parse::dhcpv6(r).ok()?;
+    Some(IpInfo {
+        address: d.address.to_string(),
+        prefix_len: d.prefix_len.unwrap_or(64),
+        gateway: d.gateway.map(|g| g.to_string()),
+        dns: d.dns.iter().map(|a| a.to_string()).collect(),
+    })
 }
 
-fn ip_line(ip: &Option<IpInfo>) -> String {
-    match ip {
-        Some(i) => format!(
-            "{}/{} via {} dns {}",
-            i.address,
-            i.prefix_len,
-            i.gateway.as_deref().unwrap_or("-"),
-            if i.dns.is_empty() { "-".to_string() } else { i.dns.join(",") }
-        ),
-        None => "-".into(),
+/// The current mode by the profile's read-only `mode_query`.
+pub async fn fill_mode(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
+    let vars = Vars::new(1, "IP");
+    let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
+    if let Some(q) = &profile.mode_query {
+        if let Some(cmd) = expand(&q.command) {
+            if let Ok(r) = chan.command(&cmd, timeout).await {
+                st.mode.raw = r.lines.first().cloned();
+                st.mode.current = q
+                    .matches
+                    .iter()
+                    .find(|(_, p)| p.matches_any(&vars, r.lines.iter().map(String::as_str)).unwrap_or(false))
+                    .map(|(name, _)| name.clone());
+            }
+        }
     }
 }
 
-/// Short readable form of a modem status.
-pub fn render(st: &ModemStatus) -> String {
-    let m = &st.modem;
-    let mut out = String::new();
-    let signal = match (st.signal.rsrp_dbm, st.signal.rssi_dbm) {
-        (Some(rsrp), _) => format!(
-            "RSRP {rsrp:.0} dBm, RSRQ {} dB, SINR {} dB",
-            or_dash(&st.signal.rsrq_db.map(|v| format!("{v:.1}"))),
-            or_dash(&st.signal.sinr_db.map(|v| format!("{v:.1}")))
-        ),
-        (None, Some(rssi)) => format!("RSSI {rssi:.0} dBm"),
-        _ => "-".into(),
-    };
-    let lines = [
-        ("device", st.device.clone()),
-        ("modem", format!("{} {} (rev {}, IMEI {}, profile {})", or_dash(&m.manufacturer), or_dash(&m.model), or_dash(&m.revision), or_dash(&m.imei), or_dash(&m.profile))),
-        ("sim", format!("{} (PIN attempts {}, PUK attempts {}, ICCID {})", or_dash(&st.sim.state), or_dash(&st.sim.pin_attempts_left), or_dash(&st.sim.puk_attempts_left), or_dash(&st.sim.iccid))),
-        ("network", format!("{} on {} ({}) {}", or_dash(&st.registration.state), or_dash(&st.operator.name), or_dash(&st.operator.mcc_mnc), or_dash(&st.registration.technology))),
-        ("signal", signal),
-        ("mode", format!("{} (raw {})", or_dash(&st.mode.current), or_dash(&st.mode.raw))),
-        ("pdp", st.pdp.iter().map(|p| format!("{}:{}:{}", p.cid, p.pdptype, p.apn)).collect::<Vec<_>>().join(" ")),
-        ("connection", or_dash(&st.connection.state)),
-        ("ipv4", ip_line(&st.connection.ipv4)),
-        ("ipv6", ip_line(&st.connection.ipv6)),
-    ];
-    for (k, v) in lines {
-        out.push_str(&format!("{k:>10}: {v}\n"));
+/// Vendor facts for `info`: mode (read-only), connection state and IP, by profile data.
+pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
+    fill_mode(chan, timeout, profile, st).await;
+    let vars = Vars::new(1, "IP");
+    let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
+    if let Some(cmd) = profile.status_query.as_ref().and_then(expand) {
+        if let Ok(r) = chan.command(&cmd, timeout).await {
+            let lines = || r.lines.iter().map(String::as_str);
+            let up = profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&vars, lines()).unwrap_or(false));
+            st.connection.state = Some(if up { "connected" } else { "disconnected" }.into());
+            if up {
+                if let Some(cmd) = profile.ip_query.as_ref().and_then(expand) {
+                    if let Ok(r) = chan.command(&cmd, timeout).await {
+                        st.connection.ipv4 = ipv4_from_reply(&r, 1);
+                    }
+                }
+            }
+        }
     }
-    out
-}
-
-/// `ncmd status` for one interface.
-pub fn render_interface(s: &InterfaceStatus) -> String {
-    let mut out = format!("{} [{}] on {}", s.interface, s.state, s.ifname.as_deref().unwrap_or("-"));
-    if let Some(since) = &s.modem.connection.since {
-        out.push_str(&format!(", up since {since}"));
-    }
-    out.push_str(&format!(", {} reconnects\n", s.modem.connection.reconnects));
-    if let (Some(code), Some(msg)) = (&s.last_error_code, &s.modem.connection.last_error) {
-        out.push_str(&format!("  last error: {msg} ({code})\n"));
-    }
-    for line in render(&s.modem).lines() {
-        out.push_str(&format!("  {line}\n"));
-    }
-    for e in s.events.iter().rev().take(5).collect::<Vec<_>>().into_iter().rev() {
-        out.push_str(&format!("  {} {}: {}\n", e.time, e.kind, e.message));
-    }
-    out
 }

@@ -7,6 +7,8 @@
 //! Must not know about AT or vendors: it gets plain IP values from the session, and the
 //! kernel work is done by `ncmd-link`.
 
+pub mod netifd;
+
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -456,7 +458,7 @@ impl DataPath for LinuxPath {
                     }
                 }
             }
-            Apply::Netifd { interface } => crate::netifd::link_up(&interface, &ifname, &self.spec, &ip).await?,
+            Apply::Netifd { interface } => crate::session::datapath::netifd::link_up(&interface, &ifname, &self.spec, &ip).await?,
             Apply::DryRun => {}
         }
         let nl = self.netlink().await?;
@@ -486,7 +488,7 @@ impl DataPath for LinuxPath {
             let _ = ncmd_link::dns::remove_resolv(path, &format!("ncmd {}", self.spec.interface));
         }
         if let Apply::Netifd { interface } = &self.apply {
-            crate::netifd::link_down(interface, &self.ifname).await;
+            crate::session::datapath::netifd::link_down(interface, &self.ifname).await;
         }
     }
 

@@ -6,6 +6,9 @@
 //! so one modem's failure or slowness never stalls another. Must not know about AT
 //! syntax or netlink.
 
+pub mod connector;
+pub mod hotplug;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -14,38 +17,10 @@ use std::time::Duration;
 use ncmd_config::Spec;
 use tokio::sync::mpsc;
 
-use crate::connector::RealConnector;
+use crate::daemon::connector::RealConnector;
 use crate::control::{self, Handler, Reply, Request};
 use crate::session::{Command, Policy, Session, StatusCell};
-use crate::store::Store;
-
-#[derive(clap::Args)]
-pub struct UpArgs {
-    /// Interfaces to bring up (UCI section names); none = every `proto 'ncm'` interface.
-    pub interfaces: Vec<String>,
-    /// UCI network configuration.
-    #[arg(long, default_value = "/etc/config/network")]
-    pub config: PathBuf,
-    /// Control socket (default /run/ncmd/ncmd.sock).
-    #[arg(long)]
-    pub control: Option<PathBuf>,
-    /// Directory for persistent state (rejected PINs).
-    #[arg(long, default_value = "/var/lib/ncmd")]
-    pub state_dir: PathBuf,
-    /// Root of sysfs (for tests).
-    #[arg(long, default_value = "/sys", hide = true)]
-    pub sysfs_root: PathBuf,
-    /// Serve Prometheus metrics on ADDR:PORT (a bare PORT = loopback); default off.
-    /// Also `option metrics_listen` in a `config ncmd` section of the UCI file.
-    #[cfg(feature = "web")]
-    #[arg(long, value_name = "ADDR:PORT")]
-    pub metrics_listen: Option<String>,
-    /// Serve the status page on ADDR:PORT (a bare PORT = loopback); default off.
-    /// Also `option web_listen` in a `config ncmd` section of the UCI file.
-    #[cfg(feature = "web")]
-    #[arg(long, value_name = "ADDR:PORT")]
-    pub web_listen: Option<String>,
-}
+use crate::session::pin_store::Store;
 
 /// The HTTP listeners of the `web` feature (none: both off).
 #[derive(Default)]
@@ -57,39 +32,6 @@ pub struct Observe {
     /// The UCI file the page's settings form edits.
     #[cfg(feature = "web")]
     pub config: Option<PathBuf>,
-}
-
-impl Observe {
-    /// From the flags, else from `config ncmd` sections of the UCI text (flags win).
-    #[cfg(feature = "web")]
-    fn from_args(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
-        let global = |option: &str| -> Option<String> {
-            let pkg = ncmd_config::parse_uci(uci_text).ok()?;
-            let found = pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
-                Some(ncmd_config::uci::Value::Single(v)) if !v.is_empty() => Some(v.clone()),
-                _ => None,
-            });
-            found
-        };
-        let addr = |flag: &Option<String>, option: &str| -> Result<Option<std::net::SocketAddr>, crate::Error> {
-            match flag.clone().or_else(|| global(option)) {
-                Some(s) => Ok(Some(crate::web::parse_listen(&s).map_err(|e| format!("{option}: {e}"))?)),
-                None => Ok(None),
-            }
-        };
-        Ok(Observe { metrics: addr(&args.metrics_listen, "metrics_listen")?, web: addr(&args.web_listen, "web_listen")?, config: Some(args.config.clone()) })
-    }
-
-    #[cfg(not(feature = "web"))]
-    fn from_args(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
-        let asks = ncmd_config::parse_uci(uci_text)
-            .map(|p| p.sections_of("ncmd").any(|s| s.get("metrics_listen").is_some() || s.get("web_listen").is_some()))
-            .unwrap_or(false);
-        if asks {
-            tracing::warn!("metrics_listen/web_listen are set but this ncmd was built without the `web` feature; ignored");
-        }
-        Ok(Observe::default())
-    }
 }
 
 pub struct Options {
@@ -188,29 +130,6 @@ impl Daemon {
     }
 }
 
-/// `ncmd up`: loads the UCI file and runs the chosen interfaces.
-pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
-    let config = ncmd_config::load(&args.config)?;
-    let observe = Observe::from_args(&args, &std::fs::read_to_string(&args.config).unwrap_or_default())?;
-    for e in &config.errors {
-        eprintln!("ncmd: {e}");
-    }
-    let specs: Vec<Spec> = if args.interfaces.is_empty() {
-        if config.specs.is_empty() {
-            return Err(format!("{} has no interface with option proto 'ncm'", args.config.display()).into());
-        }
-        config.specs.clone()
-    } else {
-        args.interfaces.iter().map(|i| config.interface(i).cloned()).collect::<Result<_, _>>()?
-    };
-    run_observed(
-        specs,
-        Options { control: args.control.unwrap_or_else(control::default_path), config: Some(args.config.clone()), state_dir: args.state_dir, netifd: false, sysfs_root: args.sysfs_root, dry_run: false },
-        observe,
-    )
-    .await
-}
-
 /// Turns a Spec into the session's time policy.
 pub fn policy_for(spec: &Spec) -> Policy {
     let mut p = Policy { delay: spec.delay, backoff_max: spec.backoff_max, ..Policy::default() };
@@ -252,7 +171,7 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
                     let code = f.code;
                     tokio::spawn(async move {
                         use crate::session::Effect;
-                        crate::netifd::notify_error(&iface, code.as_str(), code.effect() == Effect::WaitDevice, code.effect() == Effect::Block).await;
+                        crate::session::datapath::netifd::notify_error(&iface, code.as_str(), code.effect() == Effect::WaitDevice, code.effect() == Effect::Block).await;
                     });
                 }
             }));
@@ -312,7 +231,7 @@ pub fn token_path(control: &std::path::Path) -> PathBuf {
 
 #[cfg(feature = "web")]
 async fn start_http(observe: &Observe, opts: &Options, daemon: Arc<Daemon>) -> Result<Vec<tokio::task::JoinHandle<()>>, crate::Error> {
-    use crate::web::{self, Site, WebState};
+    use crate::expose::web::{self, Site, WebState};
     let mut handles = Vec::new();
     if observe.metrics.is_none() && observe.web.is_none() {
         return Ok(handles);
@@ -353,33 +272,9 @@ async fn shutdown(senders: &[mpsc::Sender<Command>], all_done: &mut (impl std::f
     }
 }
 
-#[cfg(all(test, feature = "web"))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        up: UpArgs,
-    }
-
-    const UCI: &str = "config ncmd 'main'\n\toption web_listen '8080'\n\toption metrics_listen '0.0.0.0:9100'\n";
-
-    #[test]
-    fn listeners_from_uci_and_flags_win() {
-        let args = Cli::parse_from(["ncmd"]).up;
-        let o = Observe::from_args(&args, UCI).unwrap();
-        assert_eq!(o.web, Some("127.0.0.1:8080".parse().unwrap()), "a bare port is loopback");
-        assert_eq!(o.metrics, Some("0.0.0.0:9100".parse().unwrap()));
-        let args = Cli::parse_from(["ncmd", "--web-listen", "[::1]:81"]).up;
-        assert_eq!(Observe::from_args(&args, UCI).unwrap().web, Some("[::1]:81".parse().unwrap()));
-        let none = Observe::from_args(&Cli::parse_from(["ncmd"]).up, "config interface 'wwan'\n").unwrap();
-        assert_eq!((none.web, none.metrics), (None, None), "off by default");
-        let bad = Cli::parse_from(["ncmd", "--metrics-listen", "somewhere"]).up;
-        let err = Observe::from_args(&bad, "").err().unwrap().to_string();
-        assert!(err.contains("metrics_listen") && err.contains("ADDR:PORT"), "{err}");
-    }
 
     #[test]
     fn token_file_sits_beside_the_control_socket() {

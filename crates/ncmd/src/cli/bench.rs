@@ -172,7 +172,7 @@ impl Rig {
         let spec = ncmd_config::load(&cfg)?.interface("wwan")?.clone();
         let sock = dir.join("ncmd.sock");
         let opts = crate::daemon::Options { control: sock.clone(), config: None, state_dir: dir.join("state"), netifd: false, sysfs_root: "/sys".into(), dry_run: false };
-        let daemon = crate::demo::in_netns(&netns, move || Box::pin(async move { crate::daemon::run_specs(vec![spec], opts).await.map_err(|e| e.to_string()) }));
+        let daemon = super::demo::in_netns(&netns, move || Box::pin(async move { crate::daemon::run_specs(vec![spec], opts).await.map_err(|e| e.to_string()) }));
         let rig = Rig { sim, sock, netns, target, daemon };
         rig.wait("link up", Duration::from_secs(60), |s| s.state == "up").await?;
         Ok(rig)
@@ -262,7 +262,7 @@ async fn recovery(dir: &Path, start_sequence: Duration) -> Result<(), crate::Err
     let (old, default) = tokio::join!(black_hole(dir, "bh-old", PROBES_OLD, false), black_hole(dir, "bh-default", PROBES_DEFAULT, true));
     let ((o_min, _, o_t), (d_min, d_traffic, d_t)) = (old?, default?);
     // One routine round is one probe to one host, at most once per interval (+1 s tick).
-    let by_schedule = |interval_s: f64| 60.0 / interval_s * crate::datapath::probe_wire_bytes(std::net::Ipv4Addr::UNSPECIFIED.into(), 0) as f64;
+    let by_schedule = |interval_s: f64| 60.0 / interval_s * crate::session::datapath::probe_wire_bytes(std::net::Ipv4Addr::UNSPECIFIED.into(), 0) as f64;
     let idle = IDLE.as_secs();
     // Worst case: silent for the interval, up to one counter tick late, then `count`
     // rounds back to back that each wait the whole timeout.

@@ -2,7 +2,7 @@
 
 use crate::session::*;
 use crate::status::*;
-use crate::store::Store;
+use crate::session::pin_store::Store;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
