@@ -10,13 +10,14 @@ mod cli;
 mod control;
 mod daemon;
 mod expose;
+mod log;
 mod session;
 mod status;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use cli::{Cli, Cmd};
+use cli::Cli;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -27,10 +28,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    // The demo and the bench print their own story; logs only when asked for.
-    let quiet = matches!(cli.command, Cmd::Demo(_) | Cmd::Bench(_));
-    init_logging(cli.verbose, quiet);
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    init_logging(cli.verbose, cli.command.tells_its_own_story());
+    // One thread: ncmd waits on a few descriptors and timers and never computes for long;
+    // worker threads would cost their stacks in RSS and buy nothing (DESIGN.md "Router build").
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ncmd: cannot start: {e}");
@@ -53,21 +54,16 @@ fn init_logging(verbose: u8, quiet: bool) {
         1 => "info",
         _ => "debug",
     };
-    // `Targets` ("warn,ncmd=debug") rather than EnvFilter: no regex engine in the binary.
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let filter: tracing_subscriber::filter::Targets = match std::env::var("NCMD_LOG").ok().map(|s| s.parse()) {
-        Some(Ok(t)) => t,
+    let filter: log::Filter = match std::env::var("NCMD_LOG").ok().map(|s| s.parse()) {
+        Some(Ok(f)) => f,
         Some(Err(e)) => {
             eprintln!("ncmd: ignoring NCMD_LOG ({e}); use e.g. NCMD_LOG=warn,ncmd=debug");
-            default.parse().unwrap_or_default()
+            default.parse().unwrap_or_else(|_| unreachable!("the built-in filters parse"))
         }
-        None => default.parse().unwrap_or_default(),
+        None => default.parse().unwrap_or_else(|_| unreachable!("the built-in filters parse")),
     };
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false))
-        .with(filter)
-        .init();
+    // Only fails when a logger is already set, which nothing else does.
+    let _ = tracing::subscriber::set_global_default(log::Stderr::new(filter));
 }
 
 /// The error at the edge: one readable line.
