@@ -3,9 +3,10 @@
 # ncmd-link system tests and the simulator's data link: network namespaces and veth
 # pairs (iproute2), a DHCP server on the simulated link (dnsmasq), ping; the status
 # page's browser test drives Debian's headless Chromium through chromedriver.
+# scripts/package runs the cross-built binaries under qemu-user (qemu-user-static).
 set -euo pipefail
 
-packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver)
+packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver qemu-user-static xz-utils)
 
 missing=()
 for p in "${packages[@]}"; do
