@@ -190,6 +190,32 @@ fn apk_holds_the_same_files_and_metadata_as_read_by_apk_tools() {
     let list = std::fs::read_to_string(dest.join("lib/apk/packages/ncmd.list")).unwrap();
     assert!(list.lines().any(|l| l == "/usr/sbin/ncmd") && list.lines().any(|l| l == "/lib/netifd/proto/ncm.sh"), "{list}");
     assert_eq!(std::fs::read(dest.join("usr/sbin/ncmd")).unwrap(), std::fs::read(env!("CARGO_BIN_EXE_ncmd")).unwrap());
+
+    // apk installs it into an empty root once its dependencies are there (empty
+    // packages of the same names stand in for the kernel modules).
+    let sysroot = temp("apk-root");
+    std::fs::create_dir_all(sysroot.join("etc/apk")).unwrap();
+    std::fs::write(sysroot.join("etc/apk/arch"), format!("{ARCH}\n")).unwrap();
+    let empty = temp("apk-empty");
+    let mut install = Command::new(&apk);
+    install.args(["add", "--initdb", "--allow-untrusted", "--no-scripts", "--force-no-chroot", "--no-network", "--root"]).arg(&sysroot);
+    for dep in ["kmod-usb-net-cdc-ncm", "kmod-usb-serial-option"] {
+        let pkg = out.join(format!("{dep}-1-r1.apk"));
+        run(Command::new(&apk)
+            .args(["mkpkg", "--info", &format!("name:{dep}"), "--info", "version:1-r1", "--info", &format!("arch:{ARCH}"), "--files"])
+            .arg(&empty)
+            .arg("--output")
+            .arg(&pkg));
+        install.arg(pkg);
+    }
+    let log = String::from_utf8(run(install.arg(&file))).unwrap();
+    assert!(log.contains(&format!("Installing ncmd ({})", version())), "{log}");
+    let mode = |p: &str| std::fs::metadata(sysroot.join(p)).map(|m| m.permissions().mode() & 0o7777);
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(mode("usr/sbin/ncmd").ok(), Some(0o755));
+    assert_eq!(mode("etc/hotplug.d/tty/30-ncmd").ok(), Some(0o644));
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&dest);
+    let _ = std::fs::remove_dir_all(&sysroot);
+    let _ = std::fs::remove_dir_all(&empty);
 }
