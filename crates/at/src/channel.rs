@@ -16,6 +16,14 @@
 //! up and the next command is written. We preferred this to a resync probe (`AT` → `OK`):
 //! a probe's `OK` is indistinguishable from the stale command's `OK`, so it does not remove
 //! the ambiguity, it only moves it.
+//!
+//! Prompts. A few commands (SMS `AT+CMGS`, `AT+CMGW`) answer with a `> ` prompt that ends
+//! no line, then take text ended by Ctrl-Z (send) or ESC (cancel) before their final code.
+//! [`AtChannel::passthrough`] serves them for programs sharing the port: the prompt is
+//! recognised in the unfinished line, the caller supplies the text, and the one-command
+//! discipline holds throughout. A modem left at a prompt would take the next command as
+//! message text, so a prompt abandoned for any reason (timeout, cancelled caller) is
+//! closed with ESC before anything else is written.
 
 use crate::frame::{Line, LineFramer, DEFAULT_MAX_LINE};
 use crate::response::Response;
@@ -86,9 +94,22 @@ impl AtError {
     }
 }
 
-/// What the reader hands the waiting command: its reply lines and final code, or the
-/// reason the port closed.
-type Outcome = Result<(Vec<String>, Final), String>;
+/// What the reader hands the waiting command: its reply lines, final code line and its
+/// meaning, or the reason the port closed.
+type Outcome = Result<(Vec<String>, String, Final), String>;
+
+/// ESC: ends a prompt without sending (3GPP TS 27.005 §3.5.1).
+const ESC: u8 = 0x1b;
+/// Ctrl-Z: ends a prompt's text and sends it.
+const CTRL_Z: u8 = 0x1a;
+
+/// The whole answer to a command passed through for another program: its reply lines
+/// (echo and URCs removed) and its final result code exactly as the modem sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawReply {
+    pub lines: Vec<String>,
+    pub final_line: String,
+}
 
 /// The command currently written and not yet answered.
 #[derive(Debug)]
@@ -101,6 +122,13 @@ struct InFlight {
     prefix: Option<String>,
     lines: Vec<String>,
     done: oneshot::Sender<Outcome>,
+    /// Told when the modem shows a `> ` prompt; `None` for commands that take no text.
+    prompt: Option<oneshot::Sender<()>>,
+    /// The modem showed its prompt: it waits for text until Ctrl-Z or ESC.
+    at_prompt: bool,
+    /// A prompt was shown: later `> ` are the modem's continuation prompts after each CR
+    /// in text-mode text (TS 27.005 §3.5.1), not reply lines.
+    prompted: bool,
 }
 
 /// The exchange state of a port.
@@ -112,6 +140,8 @@ enum Exchange {
     Draining {
         shown: String,
         deadline: Instant,
+        /// The command was abandoned at its prompt: ESC must close the prompt first.
+        escape: bool,
     },
     Closed(String),
 }
@@ -124,6 +154,8 @@ struct Shared {
     closed_tx: watch::Sender<Option<String>>,
     /// Signalled when a drain ends or the port closes.
     drained: Notify,
+    /// When the modem last ended a reply with a final result code (or the channel opened).
+    last_final: StdMutex<Instant>,
 }
 
 fn lock<T>(m: &StdMutex<T>) -> MutexGuard<'_, T> {
@@ -160,6 +192,9 @@ impl Shared {
                     debug!("<- (echo) {}", f.shown);
                     return;
                 }
+                if f.prompted && text == ">" {
+                    return;
+                }
                 debug!("<- {text}");
                 if route(text, Some(f.prefix.as_deref())) == Route::Urc {
                     drop(st);
@@ -170,13 +205,15 @@ impl Shared {
                     f.lines.push(text.to_string());
                     return;
                 };
+                *lock(&self.last_final) = Instant::now();
                 if let Exchange::InFlight(f) = std::mem::replace(&mut *st, Exchange::Idle) {
                     // The command may have given up meanwhile; then nobody listens.
-                    let _ = f.done.send(Ok((f.lines, fin)));
+                    let _ = f.done.send(Ok((f.lines, text.to_string(), fin)));
                 }
             }
             Exchange::Draining { shown, .. } => {
                 if classify_final(text).is_some() {
+                    *lock(&self.last_final) = Instant::now();
                     debug!("<- {text} (late final code of timed-out {shown}, discarded)");
                     *st = Exchange::Idle;
                     drop(st);
@@ -196,6 +233,26 @@ impl Shared {
             }
             Exchange::Closed(_) => {}
         }
+    }
+
+    /// Looks at the unfinished line: a `> ` prompt awaited by the in-flight command is
+    /// taken (true) and handed to it.
+    fn on_partial(&self, pending: &[u8]) -> bool {
+        if pending.trim_ascii() != b">" {
+            return false;
+        }
+        let mut st = lock(&self.state);
+        let Exchange::InFlight(f) = &mut *st else {
+            return false;
+        };
+        let Some(tx) = f.prompt.take() else {
+            return f.prompted;
+        };
+        debug!("<- > (prompt for {})", f.shown);
+        f.at_prompt = true;
+        f.prompted = true;
+        let _ = tx.send(());
+        true
     }
 
     /// Marks the port closed: the in-flight command and every later one fail with
@@ -226,7 +283,9 @@ impl Shared {
             let deadline = {
                 let mut st = lock(&self.state);
                 match &*st {
-                    Exchange::Draining { shown, deadline } => {
+                    Exchange::Draining {
+                        shown, deadline, ..
+                    } => {
                         if Instant::now() >= *deadline {
                             debug!("no late reply to timed-out {shown}; giving it up");
                             *st = Exchange::Idle;
@@ -254,10 +313,10 @@ impl Drop for InFlightGuard<'_> {
     fn drop(&mut self) {
         let mut st = lock(&self.0.state);
         if let Exchange::InFlight(f) = &*st {
-            let shown = f.shown.clone();
             *st = Exchange::Draining {
-                shown,
+                shown: f.shown.clone(),
                 deadline: Instant::now() + STALE_DRAIN,
+                escape: f.at_prompt,
             };
         }
     }
@@ -301,10 +360,15 @@ async fn reader_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>) {
             // EOF: a pty whose other side closed, a vanished device. It can repeat forever,
             // so it ends the port rather than being retried.
             Ok(0) => break "end of file on the port".to_string(),
-            Ok(n) => framer
-                .push(&buf[..n])
-                .into_iter()
-                .for_each(|l| shared.on_line(l)),
+            Ok(n) => {
+                framer
+                    .push(&buf[..n])
+                    .into_iter()
+                    .for_each(|l| shared.on_line(l));
+                if framer.pending() > 0 && shared.on_partial(framer.pending_bytes()) {
+                    framer.clear_pending();
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => break format!("read failed: {e}"),
         }
@@ -326,6 +390,7 @@ impl AtChannel {
             urc_tx: StdMutex::new(Some(urc_tx)),
             closed_tx: watch::channel(None).0,
             drained: Notify::new(),
+            last_final: StdMutex::new(Instant::now()),
         });
         let reader = tokio::spawn(reader_loop(rd, shared.clone())).abort_handle();
         let writer: BoxWriter = Box::new(wr);
@@ -374,6 +439,17 @@ impl AtChannel {
         }
     }
 
+    /// How long the modem has given no final result code; zero while it waits at a `> `
+    /// prompt for a sharing program's text (then it is busy, not hung). Lets a caller
+    /// that bounds a series of commands tell a hung modem from a port shared with others.
+    pub fn silent_for(&self) -> Duration {
+        let shared = &*self.inner.shared;
+        if matches!(&*lock(&shared.state), Exchange::InFlight(f) if f.at_prompt) {
+            return Duration::ZERO;
+        }
+        lock(&shared.last_final).elapsed()
+    }
+
     /// The port is gone (end of file, read or write error): every command now fails with
     /// [`AtError::PortClosed`].
     pub fn is_closed(&self) -> bool {
@@ -387,14 +463,61 @@ impl AtChannel {
         let _ = rx.wait_for(Option::is_some).await;
     }
 
+    /// Sends a command line written by another program sharing the port and returns its
+    /// whole reply, whatever the final code (an `ERROR` is the program's to read, not a
+    /// failure here). When the modem shows a `> ` prompt, `on_prompt` is awaited for the
+    /// text to send (ended by Ctrl-Z, or ESC to cancel; ESC is added when neither ends
+    /// it). `timeout` bounds the wait for the prompt and, afresh, for the final code after
+    /// the text; the time `on_prompt` takes is the caller's to bound.
+    pub async fn passthrough<F, Fut>(
+        &self,
+        cmd: &str,
+        timeout: Duration,
+        on_prompt: F,
+    ) -> Result<RawReply, AtError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Vec<u8>>,
+    {
+        let (lines, final_line, _) = self.exchange(cmd, cmd, timeout, Some(on_prompt)).await?;
+        Ok(RawReply { lines, final_line })
+    }
+
     async fn run(&self, cmd: &str, shown: &str, timeout: Duration) -> Result<Response, AtError> {
+        let no_prompt: Option<fn() -> std::future::Ready<Vec<u8>>> = None;
+        let (lines, _, fin) = self.exchange(cmd, shown, timeout, no_prompt).await?;
+        match AtError::from_final(shown, fin) {
+            None => Ok(Response { lines }),
+            Some(e) => Err(e),
+        }
+    }
+
+    async fn exchange<F, Fut>(
+        &self,
+        cmd: &str,
+        shown: &str,
+        timeout: Duration,
+        on_prompt: Option<F>,
+    ) -> Result<(Vec<String>, String, Final), AtError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Vec<u8>>,
+    {
         if cmd.chars().any(char::is_control) {
             return Err(AtError::InvalidCommand(shown.escape_debug().to_string()));
         }
         let shared = &*self.inner.shared;
         let mut writer = self.inner.writer.lock().await;
+        close_abandoned_prompt(shared, &mut writer).await?;
         shared.wait_drained().await?;
         let (tx, mut rx) = oneshot::channel();
+        let (prompt_tx, mut prompt_rx) = match on_prompt {
+            Some(_) => {
+                let (t, r) = oneshot::channel();
+                (Some(t), Some(r))
+            }
+            None => (None, None),
+        };
         {
             let mut st = lock(&shared.state);
             if let Exchange::Closed(reason) = &*st {
@@ -406,6 +529,9 @@ impl AtChannel {
                 prefix: reply_prefix(cmd),
                 lines: Vec::new(),
                 done: tx,
+                prompt: prompt_tx,
+                at_prompt: false,
+                prompted: false,
             });
         }
         let guard = InFlightGuard(shared);
@@ -413,26 +539,52 @@ impl AtChannel {
         let mut bytes = Vec::with_capacity(cmd.len() + 1);
         bytes.extend_from_slice(cmd.as_bytes());
         bytes.push(b'\r');
-        let exchange = async {
-            if let Err(e) = async {
-                writer.write_all(&bytes).await?;
-                writer.flush().await
-            }
+        write_or_close(shared, &mut writer, &bytes)
             .await
-            {
-                let reason = format!("write failed: {e}");
-                shared.close(reason.clone());
-                return Err(reason);
+            .map_err(AtError::PortClosed)?;
+        if let (Some(on_prompt), Some(prompt_rx)) = (on_prompt, prompt_rx.as_mut()) {
+            let prompted = tokio::time::timeout(timeout, async {
+                tokio::select! {
+                    biased;
+                    outcome = &mut rx => Some(outcome),
+                    Ok(()) = prompt_rx => None,
+                }
+            })
+            .await;
+            match prompted {
+                Ok(Some(outcome)) => return finish(outcome),
+                Err(_) => {
+                    // The prompt may still come: close it with ESC before the next command.
+                    if let Some(f) = lock(&shared.state).in_flight_mut() {
+                        f.at_prompt = true;
+                    }
+                    drop(guard);
+                    debug!("{shown} timed out after {timeout:?} (no prompt)");
+                    return Err(AtError::Timeout {
+                        command: shown.to_string(),
+                        timeout,
+                    });
+                }
+                Ok(None) => {
+                    let mut text = on_prompt().await;
+                    if !matches!(text.last(), Some(&(CTRL_Z | ESC))) {
+                        text.push(ESC);
+                    }
+                    debug!("-> ({} bytes of text for {shown})", text.len());
+                    write_or_close(shared, &mut writer, &text)
+                        .await
+                        .map_err(AtError::PortClosed)?;
+                    if let Some(fin) = lock(&shared.state).in_flight_mut() {
+                        fin.at_prompt = false;
+                    }
+                }
             }
-            (&mut rx)
-                .await
-                .unwrap_or_else(|_| Err("the port's reader stopped".to_string()))
-        };
-        let outcome = match tokio::time::timeout(timeout, exchange).await {
+        }
+        let outcome = match tokio::time::timeout(timeout, &mut rx).await {
             Ok(outcome) => outcome,
             // The answer may have landed just as the timer fired.
             Err(_) => match rx.try_recv() {
-                Ok(outcome) => outcome,
+                Ok(outcome) => Ok(outcome),
                 Err(_) => {
                     drop(guard);
                     debug!("{shown} timed out after {timeout:?}");
@@ -444,12 +596,62 @@ impl AtChannel {
             },
         };
         drop(guard);
-        match outcome {
-            Ok((lines, fin)) => match AtError::from_final(shown, fin) {
-                None => Ok(Response { lines }),
-                Some(e) => Err(e),
-            },
-            Err(reason) => Err(AtError::PortClosed(reason)),
+        finish(outcome)
+    }
+}
+
+/// The waiting command's result from what the reader sent.
+fn finish(
+    outcome: Result<Outcome, oneshot::error::RecvError>,
+) -> Result<(Vec<String>, String, Final), AtError> {
+    match outcome {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(reason)) => Err(AtError::PortClosed(reason)),
+        Err(_) => Err(AtError::PortClosed("the port's reader stopped".to_string())),
+    }
+}
+
+/// Writes and flushes; a failed write closes the port (its reason is returned).
+async fn write_or_close(
+    shared: &Shared,
+    writer: &mut BoxWriter,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let written = async {
+        writer.write_all(bytes).await?;
+        writer.flush().await
+    };
+    written.await.map_err(|e| {
+        let reason = format!("write failed: {e}");
+        shared.close(reason.clone());
+        reason
+    })
+}
+
+/// A command abandoned at its prompt left the modem waiting for text: ESC closes the
+/// prompt (its final code then ends the drain) before the next command is written.
+async fn close_abandoned_prompt(shared: &Shared, writer: &mut BoxWriter) -> Result<(), AtError> {
+    let escape = match &mut *lock(&shared.state) {
+        Exchange::Draining { escape, shown, .. } if *escape => {
+            *escape = false;
+            debug!("-> ESC (closing the prompt of abandoned {shown})");
+            true
+        }
+        _ => false,
+    };
+    if escape {
+        write_or_close(shared, writer, &[ESC])
+            .await
+            .map_err(AtError::PortClosed)?;
+    }
+    Ok(())
+}
+
+impl Exchange {
+    fn in_flight_mut(&mut self) -> Option<&mut InFlight> {
+        match self {
+            Exchange::InFlight(f) => Some(f),
+            _ => None,
         }
     }
 }

@@ -59,6 +59,16 @@ impl LineFramer {
         self.buf.len()
     }
 
+    /// The bytes of the unfinished line (an interactive prompt such as `> ` never ends).
+    pub fn pending_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Forgets the unfinished line (once a prompt in it has been taken).
+    pub fn clear_pending(&mut self) {
+        self.buf.clear();
+    }
+
     /// Feeds a chunk; returns the lines it completed, in order. Empty lines are skipped.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<Line> {
         let mut out = Vec::new();

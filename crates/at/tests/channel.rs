@@ -371,3 +371,158 @@ async fn dropping_the_last_handle_releases_the_port() {
     let mut b = [0u8; 1];
     assert_eq!(modem.read(&mut b).await.unwrap(), 0);
 }
+
+/// Reads exactly `n` bytes on the modem side.
+async fn read_n(modem: &mut DuplexStream, n: usize) -> Vec<u8> {
+    let mut out = vec![0u8; n];
+    modem.read_exact(&mut out).await.expect("modem side read");
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn passthrough_serves_a_prompt_and_returns_the_raw_final_code() {
+    let (ch, mut modem) = pair();
+    let fake = tokio::spawn(async move {
+        assert_eq!(read_cmd(&mut modem).await, "AT+CMGS=\"+491701234567\"");
+        // 3GPP TS 27.005 §3.5.1: the four-byte prompt, no line end.
+        send(&mut modem, "\r\n> ").await;
+        assert_eq!(read_n(&mut modem, 3).await, b"Hi\x1a");
+        send(&mut modem, "\r\n+CMGS: 7\r\n\r\nOK\r\n").await;
+        assert_eq!(read_cmd(&mut modem).await, "AT+CMGR=9");
+        send(&mut modem, "\r\n+CMS ERROR: 321\r\n").await;
+        modem
+    });
+    let r = ch
+        .passthrough("AT+CMGS=\"+491701234567\"", T, || async {
+            b"Hi\x1a".to_vec()
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.lines, ["+CMGS: 7"]);
+    assert_eq!(r.final_line, "OK");
+    // An error final code is the program's to read, returned as it came.
+    let r = ch
+        .passthrough("AT+CMGR=9", T, || async { Vec::new() })
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.lines.len(), r.final_line.as_str()),
+        (0, "+CMS ERROR: 321")
+    );
+    fake.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn continuation_prompts_are_not_reply_lines() {
+    let (ch, mut modem) = pair();
+    tokio::spawn(async move {
+        read_cmd(&mut modem).await;
+        send(&mut modem, "\r\n> ").await;
+        read_n(&mut modem, 6).await;
+        // Text mode: a new prompt after the CR inside the text (Telit LE910C AT reference).
+        send(&mut modem, "\r\n> ").await;
+        send(&mut modem, "\r\n> \r\n+CMGS: 3\r\n\r\nOK\r\n").await;
+        modem
+    });
+    let r = ch
+        .passthrough("AT+CMGS=\"1\"", T, || async { b"a\rb\rc\x1a".to_vec() })
+        .await
+        .unwrap();
+    assert_eq!(r.lines, ["+CMGS: 3"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn text_without_an_end_is_cancelled_with_escape() {
+    let (ch, mut modem) = pair();
+    let fake = tokio::spawn(async move {
+        read_cmd(&mut modem).await;
+        send(&mut modem, "\r\n> ").await;
+        assert_eq!(read_n(&mut modem, 4).await, b"abc\x1b");
+        send(&mut modem, "\r\nOK\r\n").await;
+        modem
+    });
+    let r = ch
+        .passthrough("AT+CMGS=\"1\"", T, || async { b"abc".to_vec() })
+        .await
+        .unwrap();
+    assert_eq!(r.final_line, "OK");
+    fake.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_abandoned_prompt_is_closed_before_the_next_command() {
+    let (ch, mut modem) = pair();
+    let fake = tokio::spawn(async move {
+        read_cmd(&mut modem).await;
+        send(&mut modem, "\r\n> ").await;
+        // The program vanished: the next thing the modem sees is ESC, then the command.
+        assert_eq!(read_n(&mut modem, 1).await, b"\x1b");
+        send(&mut modem, "\r\nOK\r\n").await;
+        assert_eq!(read_cmd(&mut modem).await, "AT+CSQ");
+        send(&mut modem, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n").await;
+        modem
+    });
+    let abandoned = ch.passthrough("AT+CMGS=\"1\"", T, std::future::pending);
+    assert!(tokio::time::timeout(Duration::from_secs(30), abandoned)
+        .await
+        .is_err());
+    let r = ch.command("AT+CSQ", T).await.unwrap();
+    assert_eq!(r.lines, ["+CSQ: 20,99"]);
+    fake.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_prompt_that_never_comes_times_out_and_is_escaped() {
+    let (ch, mut modem) = pair();
+    let fake = tokio::spawn(async move {
+        read_cmd(&mut modem).await;
+        // Silent past the timeout; then the late prompt is closed with ESC.
+        assert_eq!(read_n(&mut modem, 1).await, b"\x1b");
+        send(&mut modem, "\r\nOK\r\n").await;
+        assert_eq!(read_cmd(&mut modem).await, "AT");
+        send(&mut modem, "\r\nOK\r\n").await;
+        modem
+    });
+    let e = ch
+        .passthrough("AT+CMGS=\"1\"", T, || async { b"x\x1a".to_vec() })
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AtError::Timeout { .. }), "{e:?}");
+    ch.command("AT", T).await.unwrap();
+    fake.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn silence_counts_from_the_last_final_code_and_not_at_a_prompt() {
+    let (ch, mut modem) = pair();
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        read_cmd(&mut modem).await;
+        send(&mut modem, "\r\nOK\r\n").await;
+        read_cmd(&mut modem).await;
+        send(&mut modem, "\r\n> ").await;
+        let _ = wait.await;
+        read_n(&mut modem, 2).await;
+        send(&mut modem, "\r\n+CMGS: 1\r\n\r\nOK\r\n").await;
+        modem
+    });
+    ch.command("AT", T).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(ch.silent_for() >= Duration::from_secs(7));
+    let held = {
+        let ch = ch.clone();
+        tokio::spawn(async move {
+            ch.passthrough("AT+CMGS=\"1\"", T, || async move {
+                // A person typing for a minute: the modem is waiting, not silent.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                b"x\x1a".to_vec()
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(ch.silent_for(), Duration::ZERO);
+    let _ = go.send(());
+    assert_eq!(held.await.unwrap().unwrap().lines, ["+CMGS: 1"]);
+    assert!(ch.silent_for() < Duration::from_secs(1));
+}

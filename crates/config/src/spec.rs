@@ -65,9 +65,11 @@ pub enum PdpType {
 #[serde(rename_all = "lowercase")]
 pub enum IpConfig {
     /// Use the addresses the modem reports (vendor `ip_query`) when the profile has a way
-    /// to read them, otherwise run DHCP on the data interface. The default.
+    /// to read them, otherwise run DHCP on the data interface. The default. Under netifd:
+    /// comgt-ncm's DHCP children, the IPv4 one asking for the address the modem reported.
     Auto,
-    /// Only the addresses the modem reports; fail if it cannot report them.
+    /// Only the addresses the modem reports; fail if it cannot report them. Under netifd:
+    /// `static` children, no DHCP client.
     Static,
     /// Always a DHCP client on the data interface (what comgt-ncm does).
     Dhcp,
@@ -225,13 +227,21 @@ pub struct Spec {
     /// `backoff_max` (ncmd, s, default 300, at least 1): longest wait between reconnects.
     #[serde(serialize_with = "secs")]
     pub backoff_max: Duration,
-    /// `linksettle` (s, default 3): carrier must stay up this long after dialling; 0 = no wait.
+    /// `linksettle` (s, default 0): after the modem confirmed the session and the kernel
+    /// the carrier, hold until the carrier has stayed up this long (modems whose carrier
+    /// flaps right after the dial); 0 = no hold, the two events are enough.
     #[serde(serialize_with = "secs")]
     pub linksettle: Duration,
     /// `attachwait` (s, default 60): how long to wait for packet attach before dialling;
     /// 0 = dial without waiting.
     #[serde(serialize_with = "secs")]
     pub attachwait: Duration,
+    /// `share_port` (ncmd): a symlink (e.g. `/dev/ttyNCM0`) to a pseudo-terminal that other
+    /// programs use as the modem's AT port while ncmd owns the real one; unset = off.
+    pub share_port: Option<PathBuf>,
+    /// `share_ports` (ncmd, default 1, 1 to 8): how many such ptys, one per program that
+    /// runs at the same time (`/dev/ttyNCM0`, `/dev/ttyNCM1`, ...).
+    pub share_ports: u32,
 }
 
 impl Spec {
@@ -291,8 +301,10 @@ impl Spec {
             watch_interval: r.seconds("watch_interval", 15, 0)?,
             psonly: r.boolean("psonly")?.unwrap_or(false),
             backoff_max: r.seconds("backoff_max", 300, 1)?,
-            linksettle: r.seconds("linksettle", 3, 0)?,
+            linksettle: r.seconds("linksettle", 0, 0)?,
             attachwait: r.seconds("attachwait", 60, 0)?,
+            share_port: r.single("share_port")?.map(|v| r.abs_path("share_port", v)).transpose()?,
+            share_ports: r.number("share_ports", 1, 8, "a number of shared ptys")?.map_or(1, |v| v as u32),
             interface,
         })
     }

@@ -109,7 +109,7 @@ fn realistic_file_lists_ncm_interfaces_and_keeps_errors_apart() {
     assert_eq!(wwan.watch_interval, Duration::from_secs(15));
     assert!(!wwan.psonly);
     assert_eq!(wwan.backoff_max, Duration::from_secs(300));
-    assert_eq!(wwan.linksettle, Duration::from_secs(3));
+    assert_eq!(wwan.linksettle, Duration::ZERO);
     assert_eq!(wwan.attachwait, Duration::from_secs(60));
     assert_eq!(wwan.delay, Duration::ZERO);
 
@@ -233,6 +233,13 @@ fn each_number_rule() {
     assert_eq!(s.probe_port, 443);
     assert_eq!((s.linksettle, s.attachwait), (Duration::ZERO, Duration::from_secs(5)));
     assert_eq!(spec_with("\toption mtu '0'\n").mtu, None);
+    assert_eq!((s.share_port, s.share_ports), (None, 1), "shared port off by default");
+    let s = spec_with("\toption share_port '/dev/ttyNCM0'\n\toption share_ports '3'\n");
+    assert_eq!((s.share_port.as_deref(), s.share_ports), (Some(std::path::Path::new("/dev/ttyNCM0")), 3));
+    for bad in ["\toption share_port 'ttyNCM0'\n", "\toption share_ports '9'\n", "\toption share_ports '0'\n"] {
+        let text = format!("config interface 'w'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n{bad}");
+        assert_eq!(cfg(&text).errors.len(), 1, "{bad}");
+    }
 }
 
 #[test]

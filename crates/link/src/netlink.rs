@@ -2,14 +2,15 @@
 //!
 //! Owns: link lookup, admin up, MTU, addresses, default routes (metric, table), carrier
 //! (IFF_LOWER_UP), carrier/presence events from the RTNLGRP_LINK multicast group, and the
-//! interface's traffic counters. Everything goes through netlink in the calling thread's
+//! interface's traffic counters, and what other interfaces hold (addresses, routes) for
+//! the IP check. Everything goes through netlink in the calling thread's
 //! network namespace (never /sys, whose view belongs to the namespace that mounted it).
 //!
 //! Must not know about: modems, AT commands, where a configuration came from (modem
 //! reply, DHCP, static), DNS files. `apply` records exactly what it changed so that
 //! `release` undoes only that.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -20,12 +21,15 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlag, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlag, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
+    RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::AsyncSocket;
 use rtnetlink::{Handle, IpVersion};
 use tokio::task::JoinHandle;
+
+use crate::ipcheck::{Checked, IpCheckError, Occupied, Proposal};
 
 const ENODEV: i32 = 19;
 const EEXIST: i32 = 17;
@@ -53,6 +57,9 @@ pub enum LinkError {
     },
     #[error("network interface {ifname} reports no traffic statistics")]
     NoStats { ifname: String },
+    /// The network side's configuration failed the IP check; nothing was changed.
+    #[error(transparent)]
+    Refused(#[from] IpCheckError),
 }
 
 /// IPv4 settings of the data interface.
@@ -89,12 +96,37 @@ pub struct LinkConfig {
     pub table: Option<u32>,
 }
 
+impl LinkConfig {
+    /// The configuration of `ifname` from a checked proposal, with the user's route
+    /// settings (`defaultroute`, `metric`, `ip4table`).
+    pub fn from_checked(
+        ifname: &str,
+        checked: &Checked,
+        default_route: bool,
+        metric: u32,
+        table: Option<u32>,
+    ) -> LinkConfig {
+        LinkConfig {
+            ifname: ifname.to_owned(),
+            mtu: checked.mtu,
+            ipv4: checked.ipv4.clone(),
+            ipv6: checked.ipv6.clone(),
+            default_route,
+            metric,
+            table,
+        }
+    }
+}
+
 /// A default route that `apply` added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefaultRoute {
     pub v6: bool,
     /// `None`: an on-link route (`default dev IF scope link`).
     pub gateway: Option<IpAddr>,
+    /// The gateway is outside the address's prefix (a point-to-point host address) and
+    /// is declared on-link (`onlink`, RTNH_F_ONLINK); see [`gateway_needs_onlink`].
+    pub onlink: bool,
     pub metric: u32,
     pub table: Option<u32>,
 }
@@ -231,7 +263,19 @@ fn route_message(index: u32, route: &DefaultRoute) -> RouteMessage {
         msg.attributes
             .push(RouteAttribute::Gateway(route_address(gw)));
     }
+    if route.onlink {
+        msg.header.flags.push(RouteFlag::Onlink);
+    }
     msg
+}
+
+/// Whether a route via `gateway` from `address`/`prefix_len` must be declared on-link:
+/// the gateway lies outside the prefix (a host address, /32 or /128, whose gateway
+/// [`crate::ipcheck`] accepted as point-to-point) and is not IPv6 link-local (always
+/// on-link). Pure.
+pub fn gateway_needs_onlink(address: IpAddr, prefix_len: u8, gateway: IpAddr) -> bool {
+    let link_local = matches!(gateway, IpAddr::V6(g) if g.segments()[0] & 0xffc0 == 0xfe80);
+    !link_local && !crate::ipcheck::contains(address, prefix_len, gateway)
 }
 
 /// The default route on link `index` that a dumped route is, if it is one (pure).
@@ -262,6 +306,7 @@ fn parse_default_route(msg: &RouteMessage, index: u32) -> Option<DefaultRoute> {
     (oif == Some(index)).then_some(DefaultRoute {
         v6,
         gateway,
+        onlink: msg.header.flags.contains(&RouteFlag::Onlink),
         metric,
         table: (table != main).then_some(table),
     })
@@ -304,6 +349,44 @@ fn own_address(msg: &AddressMessage) -> Option<IpAddr> {
     }
     address
 }
+
+/// The network a dumped route holds, if it is one another interface could collide
+/// with (pure): a destination prefix (not a default route), in any table but `local`,
+/// of type unicast, unreachable, blackhole or prohibit. Returns it with the route's
+/// output interface, if any, and its type.
+fn occupied_route(msg: &RouteMessage) -> Option<(IpAddr, u8, Option<u32>, &'static str)> {
+    let kind = match msg.header.kind {
+        RouteType::Unicast => "unicast",
+        RouteType::Unreachable => "unreachable",
+        RouteType::BlackHole => "blackhole",
+        RouteType::Prohibit => "prohibit",
+        _ => return None,
+    };
+    let len = msg.header.destination_prefix_length;
+    let mut table = u32::from(msg.header.table);
+    let mut destination = None;
+    let mut oif = None;
+    for attr in &msg.attributes {
+        match attr {
+            RouteAttribute::Table(t) => table = *t,
+            RouteAttribute::Oif(i) => oif = Some(*i),
+            RouteAttribute::Destination(RouteAddress::Inet(a)) => {
+                destination = Some(IpAddr::V4(*a))
+            }
+            RouteAttribute::Destination(RouteAddress::Inet6(a)) => {
+                destination = Some(IpAddr::V6(*a))
+            }
+            _ => {}
+        }
+    }
+    if len == 0 || table == u32::from(RT_TABLE_LOCAL) {
+        return None;
+    }
+    Some((destination?, len, oif, kind))
+}
+
+/// The `local` routing table (the kernel's own routes for local and broadcast addresses).
+const RT_TABLE_LOCAL: u8 = 255;
 
 impl Netlink {
     /// Opens a netlink connection in the calling thread's network namespace.
@@ -425,6 +508,87 @@ impl Netlink {
         )))? {
             if msg.header.index == index {
                 found.extend(own_address(&msg).map(|a| (a, msg.header.prefix_len)));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The IP check ([`crate::ipcheck::check`]) of `proposal` for interface `ifname`
+    /// against what the other interfaces hold now. Changes nothing; a refusal is
+    /// [`LinkError::Refused`].
+    pub async fn check(&self, ifname: &str, proposal: &Proposal) -> Result<Checked, LinkError> {
+        let others = self.occupied_elsewhere(ifname).await?;
+        Ok(crate::ipcheck::check(proposal, &others)?)
+    }
+
+    /// Names of all interfaces by index.
+    async fn link_names(&self) -> Result<HashMap<u32, String>, LinkError> {
+        let mut names = HashMap::new();
+        let mut links = self.handle.link().get().execute();
+        while let Some(msg) = links
+            .try_next()
+            .await
+            .map_err(request_error("list the network interfaces"))?
+        {
+            if let Some(name) = link_name(&msg) {
+                names.insert(msg.header.index, name.to_owned());
+            }
+        }
+        Ok(names)
+    }
+
+    /// What interfaces other than `ifname` already hold: every address with its prefix,
+    /// and every route to a prefix (see [`occupied_route`]), for
+    /// [`crate::ipcheck::check`]. `ifname` need not exist.
+    pub async fn occupied_elsewhere(&self, ifname: &str) -> Result<Vec<Occupied>, LinkError> {
+        let ours = self.link_index(ifname).await?;
+        let names = self.link_names().await?;
+        let name_of = |i: u32| {
+            names
+                .get(&i)
+                .cloned()
+                .unwrap_or_else(|| format!("interface #{i}"))
+        };
+        let mut found = Vec::new();
+        let mut addrs = self.handle.address().get().execute();
+        while let Some(msg) = addrs
+            .try_next()
+            .await
+            .map_err(request_error("list the addresses of all interfaces"))?
+        {
+            if Some(msg.header.index) == ours {
+                continue;
+            }
+            if let Some(address) = own_address(&msg) {
+                found.push(Occupied {
+                    holder: name_of(msg.header.index),
+                    network: address,
+                    prefix_len: msg.header.prefix_len,
+                    address: Some(address),
+                });
+            }
+        }
+        for version in [IpVersion::V4, IpVersion::V6] {
+            let mut routes = self.handle.route().get(version).execute();
+            while let Some(msg) = routes
+                .try_next()
+                .await
+                .map_err(request_error("list the routing tables"))?
+            {
+                let Some((network, prefix_len, oif, kind)) = occupied_route(&msg) else {
+                    continue;
+                };
+                if oif.is_some() && oif == ours {
+                    continue;
+                }
+                found.push(Occupied {
+                    holder: oif
+                        .map(name_of)
+                        .unwrap_or_else(|| format!("no interface ({kind})")),
+                    network,
+                    prefix_len,
+                    address: None,
+                });
             }
         }
         Ok(found)
@@ -561,9 +725,11 @@ impl Netlink {
             {
                 applied.addresses.push((addr, v4.prefix_len));
             }
+            let gateway = v4.gateway.map(IpAddr::V4);
             wanted_routes.push(DefaultRoute {
                 v6: false,
-                gateway: v4.gateway.map(IpAddr::V4),
+                gateway,
+                onlink: gateway.is_some_and(|g| gateway_needs_onlink(addr, v4.prefix_len, g)),
                 metric: config.metric,
                 table: config.table,
             });
@@ -576,9 +742,11 @@ impl Netlink {
             {
                 applied.addresses.push((addr, v6.prefix_len));
             }
+            let gateway = v6.gateway.map(IpAddr::V6);
             wanted_routes.push(DefaultRoute {
                 v6: true,
-                gateway: v6.gateway.map(IpAddr::V6),
+                gateway,
+                onlink: gateway.is_some_and(|g| gateway_needs_onlink(addr, v6.prefix_len, g)),
                 metric: config.metric,
                 table: config.table,
             });
@@ -888,6 +1056,7 @@ mod tests {
         let route = DefaultRoute {
             v6: false,
             gateway: Some(IpAddr::V4(Ipv4Addr::new(10, 64, 0, 1))),
+            onlink: true,
             metric: 10,
             table: Some(1000),
         };
@@ -897,12 +1066,14 @@ mod tests {
         let main = DefaultRoute {
             table: None,
             gateway: None,
+            onlink: false,
             ..route
         };
         assert_eq!(parse_default_route(&route_message(4, &main), 4), Some(main));
         let v6 = DefaultRoute {
             v6: true,
             gateway: None,
+            onlink: false,
             metric: 0,
             table: Some(254),
         };

@@ -78,6 +78,7 @@ fn apply_then_release_removes_exactly_what_was_added() {
         let route = DefaultRoute {
             v6: false,
             gateway: Some(gateway),
+            onlink: false,
             metric: 50,
             table: None,
         };

@@ -55,6 +55,8 @@ impl Reply {
 pub enum ControlError {
     #[error("no ncmd daemon is listening on {path} ({source}); start one with `ncmd up IFACE`")]
     NotRunning { path: String, source: std::io::Error },
+    #[error("the control socket {path} is for root only; run this command as root (sudo ncmd ...)")]
+    NotAllowed { path: String },
     #[error("cannot listen on {path}: {source}")]
     Bind { path: String, source: std::io::Error },
     #[error("the daemon's reply was not understood: {0}")]
@@ -85,8 +87,10 @@ pub(crate) async fn accepted<T>(r: std::io::Result<T>) -> Option<T> {
 /// Binds the socket (root-only) and serves until the task is dropped.
 pub async fn serve<H: Handler>(path: &Path, handler: std::sync::Arc<H>) -> Result<tokio::task::JoinHandle<()>, ControlError> {
     let bind_err = |source| ControlError::Bind { path: path.display().to_string(), source };
+    // The directory is root's alone (0700 whatever the umask), so the socket cannot be
+    // reached by anyone else even in the moment between bind and chmod.
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(bind_err)?;
+        crate::files::private_dir(dir).map_err(bind_err)?;
     }
     // A socket left by a daemon that died: remove it only if nobody answers on it.
     if path.exists() {
@@ -95,9 +99,7 @@ pub async fn serve<H: Handler>(path: &Path, handler: std::sync::Arc<H>) -> Resul
         }
         let _ = std::fs::remove_file(path);
     }
-    let listener = UnixListener::bind(path).map_err(bind_err)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
+    let listener = bind_private(path).map_err(bind_err)?;
     Ok(tokio::spawn(async move {
         loop {
             let Some((stream, _)) = accepted(listener.accept().await).await else { continue };
@@ -121,11 +123,34 @@ pub async fn serve<H: Handler>(path: &Path, handler: std::sync::Arc<H>) -> Resul
     }))
 }
 
+/// Binds the socket in a fresh 0700 directory beside `path`, makes it 0600, then moves
+/// it into place: at no moment can anyone but root connect, whatever the umask or the
+/// directory's mode.
+fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let staging = dir.join(format!(".{name}.{}.bind", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::DirBuilder::new().mode(0o700).create(&staging)?;
+    let result = (|| {
+        std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o700))?;
+        let inner = staging.join("s");
+        let listener = UnixListener::bind(&inner)?;
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::rename(&inner, path)?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
 /// The client side: one request, one reply.
 pub async fn request(path: &Path, req: &Request) -> Result<Reply, ControlError> {
-    let stream = UnixStream::connect(path)
-        .await
-        .map_err(|source| ControlError::NotRunning { path: path.display().to_string(), source })?;
+    let stream = UnixStream::connect(path).await.map_err(|source| match source.kind() {
+        std::io::ErrorKind::PermissionDenied => ControlError::NotAllowed { path: path.display().to_string() },
+        _ => ControlError::NotRunning { path: path.display().to_string(), source },
+    })?;
     let (r, mut w) = stream.into_split();
     let mut out = serde_json::to_vec(req).map_err(|e| ControlError::Protocol(e.to_string()))?;
     out.push(b'\n');

@@ -1,5 +1,6 @@
 //! The log: each `tracing` event as one line on stderr (UTC time, level, message and
-//! fields), filtered per target with the `NCMD_LOG` syntax (`warn,ncmd=debug`).
+//! fields; under a supervisor that stamps lines itself, only a level word where it
+//! matters), filtered per target with the `NCMD_LOG` syntax (`warn,ncmd=debug`).
 //! It replaces tracing-subscriber's formatter, which cost the router build more than
 //! this whole file does (DESIGN.md "Router build"). Knows nothing of what is logged.
 
@@ -60,11 +61,13 @@ impl Filter {
 /// Writes enabled events to stderr, one line each.
 pub struct Stderr {
     filter: Filter,
+    /// A supervisor (netifd, procd, the journal) adds time and source to each line.
+    supervised: bool,
 }
 
 impl Stderr {
-    pub fn new(filter: Filter) -> Stderr {
-        Stderr { filter }
+    pub fn new(filter: Filter, supervised: bool) -> Stderr {
+        Stderr { filter, supervised }
     }
 }
 
@@ -87,7 +90,9 @@ impl Subscriber for Stderr {
     fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let line = format_line(SystemTime::now(), event.metadata().level(), |out| event.record(&mut Line(out)));
+        let fields = |out: &mut String| event.record(&mut Line(out));
+        let level = event.metadata().level();
+        let line = if self.supervised { supervised_line(level, fields) } else { format_line(SystemTime::now(), level, fields) };
         // A log line that cannot be written is dropped: logging never stops the daemon.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
@@ -101,6 +106,20 @@ impl Subscriber for Stderr {
 fn format_line(now: SystemTime, level: &Level, fields: impl FnOnce(&mut String)) -> String {
     let mut out = String::with_capacity(128);
     let _ = write!(out, "{} {:>5} ", utc(now), level.as_str());
+    fields(&mut out);
+    out.push('\n');
+    out
+}
+
+/// For logread or the journal: no time of our own, and a level word only where it
+/// matters; normal progress reads as comgt-ncm's did (`sending -> AT...`).
+fn supervised_line(level: &Level, fields: impl FnOnce(&mut String)) -> String {
+    let mut out = String::from(match *level {
+        Level::ERROR => "error: ",
+        Level::WARN => "warning: ",
+        Level::INFO => "",
+        _ => "debug: ",
+    });
     fields(&mut out);
     out.push('\n');
     out
@@ -181,5 +200,14 @@ mod tests {
         assert_eq!(line, "2024-02-29T23:59:59.500Z  INFO up\n");
         assert_eq!(utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         assert_eq!(utc(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn supervised_lines_carry_a_level_word_only_where_it_matters() {
+        let line = |l| supervised_line(&l, |out: &mut String| out.push_str("sending -> AT"));
+        assert_eq!(line(Level::INFO), "sending -> AT\n");
+        assert_eq!(line(Level::WARN), "warning: sending -> AT\n");
+        assert_eq!(line(Level::ERROR), "error: sending -> AT\n");
+        assert_eq!(line(Level::DEBUG), "debug: sending -> AT\n");
     }
 }

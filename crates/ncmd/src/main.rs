@@ -3,13 +3,14 @@
 //! This file is the edge: logging, the runtime, and the one place where errors become a
 //! one-line message and an exit status (0 success, 1 failure, 2 usage error).
 //! The module tree is the architecture of DESIGN.md; arrows run one way:
-//! `cli` → `daemon` → `session` → leaf crates, with `expose`, `control` and `status`
-//! below the daemon.
+//! `cli` → `daemon` → `expose` → `session` → `control` → `status` → `files`, then the
+//! leaf crates.
 
 mod cli;
 mod control;
 mod daemon;
 mod expose;
+mod files;
 mod log;
 mod session;
 mod status;
@@ -17,7 +18,7 @@ mod status;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use cli::Cli;
+use cli::{Cli, Cmd};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.verbose, cli.command.tells_its_own_story());
+    init_logging(cli.verbose, cli.command.tells_its_own_story(), supervised(&cli.command));
     // One thread: ncmd waits on a few descriptors and timers and never computes for long;
     // worker threads would cost their stacks in RSS and buy nothing (DESIGN.md "Router build").
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -41,13 +42,25 @@ fn main() -> ExitCode {
     match rt.block_on(cli::run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ncmd: {e}");
+            // Errors may quote the modem or a file: shown, never obeyed by the terminal.
+            eprintln!("ncmd: {}", expose::render::printable(&e.to_string()));
             ExitCode::from(1)
         }
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+/// Whether a supervisor records our stderr with its own timestamps and source: netifd
+/// (the proto task: "netifd: wwan (pid): ..." in logread), procd (PID 1 on OpenWrt,
+/// stderr to logd) or systemd's journal.
+fn supervised(command: &Cmd) -> bool {
+    use std::io::IsTerminal as _;
+    if matches!(command, Cmd::Netifd(_)) || std::env::var_os("JOURNAL_STREAM").is_some() {
+        return true;
+    }
+    !std::io::stderr().is_terminal() && std::os::unix::process::parent_id() == 1 && std::path::Path::new("/sbin/procd").exists()
+}
+
+fn init_logging(verbose: u8, quiet: bool, supervised: bool) {
     let default = match verbose {
         0 if quiet => "error",
         0 => "warn,ncmd=info",
@@ -63,7 +76,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         None => default.parse().unwrap_or_else(|_| unreachable!("the built-in filters parse")),
     };
     // Only fails when a logger is already set, which nothing else does.
-    let _ = tracing::subscriber::set_global_default(log::Stderr::new(filter));
+    let _ = tracing::subscriber::set_global_default(log::Stderr::new(filter, supervised));
 }
 
 /// The error at the edge: one readable line.

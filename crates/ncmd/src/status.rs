@@ -56,6 +56,9 @@ pub struct Operator {
     pub mcc_mnc: Option<String>,
 }
 
+/// Signal: the top-level values are those of the serving leg (kept for existing
+/// consumers); `technology` and the per-leg objects say which leg is which. On 5G
+/// non-standalone both `lte` (the anchor) and `nr` are set.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Signal {
     pub rssi_dbm: Option<f64>,
@@ -64,6 +67,33 @@ pub struct Signal {
     pub sinr_db: Option<f64>,
     pub rscp_dbm: Option<f64>,
     pub ecio_db: Option<f64>,
+    /// gsm | umts | lte | nr5g: the serving technology, when the reply says it.
+    pub technology: Option<String>,
+    pub gsm: Option<LegSignal>,
+    pub umts: Option<LegSignal>,
+    pub lte: Option<LegSignal>,
+    /// NR: SS-RSRP, SS-RSRQ, SS-SINR.
+    pub nr: Option<LegSignal>,
+}
+
+/// The measures of one radio leg (`null` when unknown).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct LegSignal {
+    pub rssi_dbm: Option<f64>,
+    pub rsrp_dbm: Option<f64>,
+    pub rsrq_db: Option<f64>,
+    pub sinr_db: Option<f64>,
+    pub rscp_dbm: Option<f64>,
+    pub ecio_db: Option<f64>,
+}
+
+impl Signal {
+    /// The legs present, with the name the metrics use as `leg` label.
+    pub fn legs(&self) -> impl Iterator<Item = (&'static str, &LegSignal)> {
+        [("gsm", &self.gsm), ("umts", &self.umts), ("lte", &self.lte), ("nr", &self.nr)]
+            .into_iter()
+            .filter_map(|(name, leg)| leg.as_ref().map(|l| (name, l)))
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -117,6 +147,9 @@ pub struct InterfaceStatus {
     pub counters: Counters,
     /// Most recent events, oldest first (bounded).
     pub events: Vec<Event>,
+    /// Links of the shared AT port other programs use (`option share_port`); empty: off.
+    #[serde(default)]
+    pub share_ports: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -21,7 +21,9 @@ fn info_reads_both_personalities() {
         assert_eq!(v["sim"]["state"], "ready", "{vendor}: {v}");
         assert!(matches!(v["registration"]["state"].as_str(), Some("home" | "roaming")), "{vendor}: {v}");
         assert!(v["operator"]["name"].is_string(), "{vendor}: {v}");
-        assert!(v["signal"]["rssi_dbm"].is_number(), "{vendor}: {v}");
+        // Huawei's ^HCSQ gives RSSI; the generic modem's +CESQ gives RSRP/RSRQ (no RSSI on LTE).
+        assert!(v["signal"]["rssi_dbm"].is_number() || v["signal"]["rsrp_dbm"].is_number(), "{vendor}: {v}");
+        assert_eq!(v["signal"]["technology"], "lte", "{vendor}: {v}");
         assert!(v["connection"]["state"].is_string() || v["connection"]["state"].is_null());
         for key in ["device", "modem", "sim", "registration", "operator", "signal", "mode", "pdp", "connection"] {
             assert!(v.get(key).is_some(), "{vendor}: missing {key}");
@@ -30,6 +32,27 @@ fn info_reads_both_personalities() {
     let huawei = info(&Lab::new(SimSpec { netns: false, ..Default::default() }));
     assert_eq!(huawei["mode"]["current"], "auto");
     assert!(huawei["signal"]["rsrp_dbm"].is_number());
+}
+
+/// 5G through the whole `info` path: the simulator's 5G personalities answer as a Quectel
+/// RG801H (standalone) and an RM5xx on EN-DC do (formats checked in ncmd-sim's tests).
+#[test]
+fn info_shows_5g_standalone_and_non_standalone() {
+    let sa = info(&Lab::new(SimSpec { vendor: "quectel-rm500q", netns: false, ..Default::default() }));
+    assert_eq!(sa["registration"]["state"], "home", "{sa}");
+    assert_eq!(sa["registration"]["technology"], "nr5g", "{sa}");
+    assert_eq!(sa["signal"]["technology"], "nr5g", "{sa}");
+    assert_eq!(sa["signal"]["nr"]["rsrp_dbm"], -54.0, "{sa}");
+    assert_eq!(sa["signal"]["nr"]["sinr_db"], 16.0, "{sa}");
+    assert!(sa["signal"]["lte"].is_null(), "{sa}");
+    assert_eq!(sa["signal"]["rsrp_dbm"], -54.0, "top level is the serving leg: {sa}");
+    assert_eq!(sa["operator"]["mcc_mnc"], "00101", "{sa}");
+    let nsa = info(&Lab::new(SimSpec { vendor: "quectel-rm500q-nsa", netns: false, ..Default::default() }));
+    assert_eq!(nsa["registration"]["technology"], "lte", "EN-DC registers on the LTE anchor: {nsa}");
+    assert_eq!(nsa["signal"]["technology"], "nr5g", "{nsa}");
+    assert_eq!(nsa["signal"]["lte"]["rsrp_dbm"], -91.0, "{nsa}");
+    assert_eq!(nsa["signal"]["nr"]["rsrp_dbm"], -71.0, "{nsa}");
+    assert_eq!(nsa["signal"]["nr"]["rsrq_db"], -11.0, "{nsa}");
 }
 
 #[test]

@@ -96,11 +96,15 @@ fn run_case(f: &Fault, seed: u64) -> Outcome {
         }
         None => injected,
     };
+    // Recovered = up again *and* data flows. One ping right after the first "up" would
+    // race a link that ncmd is right to drop again (a black hole still in place when it
+    // redialled is found again by its probes), so both are awaited together.
     let back = wait(&lab, RECOVER, |s| s["state"] == "up" && reconnects(s) >= 1);
-    match back {
-        Some(_) if lab.ping(&target) => out.recover = Some(modem_back.elapsed()),
-        Some(_) => out.problems.push("up again but no ping through wwan0".into()),
-        None => out.problems.push(format!("not up again within {RECOVER:?} after the modem recovered")),
+    let pinged = back.is_some() && wait_until(RECOVER, || lab.status().is_some_and(|s| s["state"] == "up") && lab.ping(&target));
+    match (back, pinged) {
+        (Some(_), true) => out.recover = Some(modem_back.elapsed()),
+        (Some(_), false) => out.problems.push(format!("up again but no ping through wwan0 within {RECOVER:?}")),
+        (None, _) => out.problems.push(format!("not up again within {RECOVER:?} after the modem recovered")),
     }
     let last = lab.status().unwrap_or(Value::Null);
     if let Some(by_cause) = last["counters"]["reconnects_by_cause"].as_object() {
@@ -148,6 +152,18 @@ fn wait(lab: &Lab, limit: Duration, cond: impl Fn(&Value) -> bool) -> Option<Val
         std::thread::sleep(Duration::from_millis(50));
     }
     None
+}
+
+/// Polls `cond` until it holds (true) or `limit` passes (false).
+fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
 }
 
 fn seeds() -> Vec<u64> {

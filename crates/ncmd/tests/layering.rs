@@ -3,13 +3,13 @@
 //! import that points up the layers, so a circle cannot creep back in unnoticed.
 //!
 //! Layers, top to bottom (a module may use its own layer's modules and any lower layer):
-//! `cli` → `daemon` → `expose` → `session` → `control` → `status`.
+//! `cli` → `daemon` → `expose` → `session` → `control` → `status` → `files`.
 //! Inside `session`, the state machine (`session/mod.rs`, `pin_store`) must not use its
 //! implementations (`modem`, `query`, `datapath`): they implement its traits.
 
 use std::path::{Path, PathBuf};
 
-const LAYERS: [&str; 6] = ["cli", "daemon", "expose", "session", "control", "status"];
+const LAYERS: [&str; 7] = ["cli", "daemon", "expose", "session", "control", "status", "files"];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read src dir").flatten() {

@@ -74,20 +74,28 @@ fn netifd_mode_hands_the_link_to_netifd() {
         .spawn()
         .unwrap();
     let t0 = Instant::now();
-    let up = loop {
+    let (up, child4) = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().find(|l| l.contains("\"link-up\":true")) {
-            break line.to_string();
+        let up = text.lines().find(|l| l.contains("\"link-up\":true"));
+        let child4 = text.lines().find(|l| l.starts_with("call network add_dynamic "));
+        if let (Some(up), Some(child4)) = (up, child4) {
+            break (up.to_string(), child4.to_string());
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "no link-up sent to netifd; ubus calls: {text}");
+        assert!(t0.elapsed() < Duration::from_secs(30), "no link-up and wwan_4 sent to netifd; ubus calls: {text}");
         std::thread::sleep(Duration::from_millis(50));
     };
+    // comgt-ncm's layout: the parent carries the device and the modem's facts...
     assert!(up.starts_with("call network.interface notify_proto "), "{up}");
     let msg: serde_json::Value = serde_json::from_str(up.trim_start_matches("call network.interface notify_proto ")).unwrap();
     assert_eq!(msg["interface"], "wwan");
     assert_eq!(msg["ifname"], "wwan0");
-    assert_eq!(msg["ipaddr"][0]["ipaddr"], lab.sim_info["ipv4"]);
-    assert_eq!(msg["routes"][0]["metric"], 7);
+    assert_eq!(msg["data"]["manufacturer"], "huawei");
+    assert!(msg.get("ipaddr").is_none(), "{msg}");
+    // ...and the child wwan_4 the address, asking for the one the modem reported.
+    let c: serde_json::Value = serde_json::from_str(child4.trim_start_matches("call network add_dynamic ")).unwrap();
+    assert_eq!((c["name"].clone(), c["ifname"].clone(), c["proto"].clone()), (serde_json::json!("wwan_4"), serde_json::json!("@wwan"), serde_json::json!("dhcp")));
+    assert_eq!(c["ipaddr"], lab.sim_info["ipv4"]);
+    assert_eq!(c["metric"], 7);
     // netifd's teardown: SIGTERM; ncmd hangs up and tells netifd the link is down.
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
     assert!(child.wait().unwrap().success());

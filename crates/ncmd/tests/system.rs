@@ -74,7 +74,7 @@ fn wrong_pin_is_sent_once_across_restarts() {
     // A restarted daemon, same config: it must not try the rejected PIN again.
     lab.up(&cfg, None);
     let st = lab.wait_state("blocked", UP);
-    assert!(st["connection"]["last_error"].as_str().unwrap().contains("rejected before"), "{st}");
+    assert!(st["connection"]["last_error"].as_str().unwrap().contains("sent before"), "{st}");
     assert_eq!(lab.sim("stats")["pin_attempts"], 1, "the rejected PIN was sent again");
 }
 
@@ -235,4 +235,31 @@ fn dual_stack_static_configuration_from_the_modem() {
     lab.ncmd(&["down", "wwan"]);
     assert!(lab.wait_exit(d, Duration::from_secs(10)).success());
     assert!(!lab.ip(&["-6", "addr", "show", "dev", "wwan0"]).contains(&v6), "IPv6 address left behind");
+}
+
+/// The whole flow on 5G: a standalone module (registered on 5GS only: `+CEREG` says 0)
+/// and an EN-DC one, dual stack, addresses from `+CGCONTRDP` (the IPv6 line has no mask
+/// and no gateway: /64 and an on-link default route).
+#[test]
+fn five_g_standalone_and_non_standalone_connect_dual_stack() {
+    require_root();
+    for (vendor, registration) in [("quectel-rm500q", "nr5g"), ("quectel-rm500q-nsa", "lte")] {
+        let mut lab = Lab::new(SimSpec { vendor, ..Default::default() });
+        let cfg = lab.config("\toption apn 'internet'\n\toption pdptype 'IPV4V6'\n\toption ipconfig 'static'\n");
+        let d = lab.up(&cfg, None);
+        let st = lab.wait_state("up", UP);
+        assert_eq!(st["modem"]["profile"], "quectel", "{vendor}: {st}");
+        assert_eq!(st["registration"]["technology"], registration, "{vendor}: {st}");
+        assert_eq!(st["signal"]["technology"], "nr5g", "{vendor}: {st}");
+        assert!(st["signal"]["nr"]["rsrp_dbm"].is_number(), "{vendor}: {st}");
+        assert_eq!(st["connection"]["ipv4"]["address"], lab.sim_info["ipv4"], "{vendor}: {st}");
+        let v6 = lab.sim_info["ipv6"].as_str().unwrap().to_string();
+        assert_eq!(st["connection"]["ipv6"]["address"], v6.as_str(), "{vendor}: {st}");
+        assert_eq!(st["connection"]["ipv6"]["prefix_len"], 64, "{vendor}: {st}");
+        assert!(lab.ip(&["-6", "addr", "show", "dev", "wwan0"]).contains(&format!("inet6 {v6}/64")), "{vendor}: wwan0 lacks {v6}");
+        assert!(lab.ip(&["-6", "route", "show", "default"]).contains("dev wwan0"), "{vendor}: no IPv6 default route");
+        assert!(lab.ping(&lab.ping_target()), "{vendor}: no IPv4 ping through the link");
+        lab.ncmd(&["down", "wwan"]);
+        assert!(lab.wait_exit(d, Duration::from_secs(10)).success(), "{vendor}");
+    }
 }

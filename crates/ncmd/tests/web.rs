@@ -449,3 +449,94 @@ fn cli_goes_through_the_daemon() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no interface nosuch"));
 }
+
+/// A TCP connection from a chosen loopback source address (every 127/8 address is the
+/// lab's own loopback), so that many "clients" can be played from one test.
+fn connect_from(source: std::net::Ipv4Addr, to: &str) -> TcpStream {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+    let to: std::net::SocketAddrV4 = to.parse().unwrap();
+    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).expect("socket");
+    bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(std::net::SocketAddrV4::new(source, 0))).expect("bind a loopback source");
+    connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(to)).expect("connect");
+    TcpStream::from(fd)
+}
+
+/// Issue 12, items 5 and 6: on a listener beyond loopback, a re-bound DNS name reads
+/// nothing and a cross-site page changes nothing, even with the token; 140 slow clients
+/// hanging on do not lock the page out.
+#[test]
+fn wide_listener_refuses_rebound_names_cross_site_changes_and_slow_clients() {
+    require_root();
+    const WIDE: &str = "0.0.0.0:18081";
+    const LOCAL: &str = "127.0.0.1:18081";
+    let mut lab = Lab::new(SimSpec::default());
+    let ns = lab.netns.clone().expect("a namespace lab");
+    let ok = Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]).status().is_ok_and(|s| s.success());
+    assert!(ok, "cannot bring up loopback in the lab namespace {ns}");
+    let cfg = lab.config(&format!("\toption apn 'internet'\n\nconfig ncmd 'main'\n\toption web_listen '{WIDE}'\n\tlist web_hosts 'router.lan'\n"));
+    lab.up(&cfg, None);
+    lab.wait_state("up", UP);
+    let token = std::fs::read_to_string(lab.control.with_extension("token")).expect("token file").trim().to_string();
+    let imei = lab.status().unwrap()["modem"]["imei"].as_str().expect("the simulator has an IMEI").to_string();
+
+    let (evil, named, ip, cross, same) = in_lab_netns(&lab, move || {
+        let body = r#"{"interface":"wwan"}"#;
+        (
+            http(LOCAL, "GET", "/api/status", &[("Host", "evil.example:18081")], ""),
+            http(LOCAL, "GET", "/api/status", &[("Host", "router.lan:18081")], ""),
+            http(LOCAL, "GET", "/api/status", &[], ""),
+            http(LOCAL, "POST", "/api/reconnect", &[("X-Ncmd-Token", &token), ("Origin", "http://evil.example")], body),
+            http(LOCAL, "POST", "/api/reconnect", &[("X-Ncmd-Token", &token), ("Origin", "http://127.0.0.1:18081")], body),
+        )
+    });
+    assert_eq!(evil.0, 403, "{}", evil.1);
+    assert!(!evil.1.contains(&imei), "a re-bound name read the IMEI: {}", evil.1);
+    assert_eq!(named.0, 200, "a name in web_hosts is served");
+    assert_eq!(ip.0, 200, "an IP literal is served");
+    assert!(ip.1.contains(&imei));
+    assert_eq!(cross.0, 403, "{}", cross.1);
+    assert_eq!(same.0, 200, "{}", same.1);
+    // Only the same-origin request reconnected.
+    let st = lab.wait_status("one user reconnect", UP, |s| s["state"] == "up" && s["counters"]["reconnects_by_cause"]["user"] == 1);
+    assert_eq!(st["counters"]["reconnects_by_cause"]["user"], 1, "{st}");
+
+    // 100 slow clients from 100 addresses and 40 from one: each sends half a request
+    // head and hangs on. A user from another address still gets the page.
+    let (page, refused_extra) = in_lab_netns(&lab, || {
+        let mut slow = Vec::new();
+        for i in 0..100u8 {
+            let mut s = connect_from(std::net::Ipv4Addr::new(127, 0, 1, i + 1), LOCAL);
+            s.write_all(b"GET /api/status HTTP/1.1\r\nHost: 127.0").unwrap();
+            slow.push(s);
+        }
+        let mut one = Vec::new();
+        for _ in 0..40 {
+            let mut s = connect_from(std::net::Ipv4Addr::new(127, 0, 2, 1), LOCAL);
+            let _ = s.write_all(b"GET / HTTP/1.1\r\n");
+            one.push(s);
+        }
+        // The 40 from one address are mostly turned away at once (a per-client cap).
+        let mut closed = 0;
+        for s in &mut one {
+            s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            let mut b = [0u8; 1];
+            // Turned away: a FIN (0 bytes) or, with our bytes unread, a reset. A held
+            // connection times out instead.
+            let turned_away = match s.read(&mut b) {
+                Ok(0) => true,
+                Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+                Ok(_) => false,
+            };
+            closed += usize::from(turned_away);
+        }
+        let mut user = connect_from(std::net::Ipv4Addr::new(127, 0, 0, 2), LOCAL);
+        user.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        user.write_all(format!("GET /api/status HTTP/1.1\r\nHost: {LOCAL}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = user.read_to_string(&mut answer);
+        drop(slow);
+        (answer, closed)
+    });
+    assert!(page.starts_with("HTTP/1.1 200"), "the page was locked out by slow clients: {page:?}");
+    assert!(refused_extra >= 30, "only {refused_extra} of 40 connections from one address were turned away");
+}

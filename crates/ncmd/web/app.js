@@ -37,11 +37,25 @@ function say(el, text, ok) {
 
 const fmt = (v, unit) => (v === null || v === undefined ? "–" : v + " " + unit);
 
-function signalText(s) {
-  if (s.rsrp_dbm !== null && s.rsrp_dbm !== undefined) {
-    return `RSRP ${fmt(s.rsrp_dbm, "dBm")}, RSRQ ${fmt(s.rsrq_db, "dB")}, SINR ${fmt(s.sinr_db, "dB")}, RSSI ${fmt(s.rssi_dbm, "dBm")}`;
+const known = (v) => v !== null && v !== undefined;
+
+// One leg's (or the top level's) measures as text; null when it has none.
+function legText(l) {
+  if (known(l.rsrp_dbm)) {
+    return `RSRP ${fmt(l.rsrp_dbm, "dBm")}, RSRQ ${fmt(l.rsrq_db, "dB")}, SINR ${fmt(l.sinr_db, "dB")}` + (known(l.rssi_dbm) ? `, RSSI ${fmt(l.rssi_dbm, "dBm")}` : "");
   }
-  return s.rssi_dbm !== null && s.rssi_dbm !== undefined ? `RSSI ${fmt(s.rssi_dbm, "dBm")}` : "–";
+  if (known(l.rscp_dbm)) return `RSCP ${fmt(l.rscp_dbm, "dBm")}, Ec/Io ${fmt(l.ecio_db, "dB")}`;
+  return known(l.rssi_dbm) ? `RSSI ${fmt(l.rssi_dbm, "dBm")}` : null;
+}
+
+// Per radio leg when the status names them (5G NSA shows "LTE …; NR …").
+function signalText(s) {
+  const legs = [["gsm", "GSM"], ["umts", "UMTS"], ["lte", "LTE"], ["nr", "NR"]]
+    .filter(([k]) => s[k])
+    .map(([k, name]) => { const t = legText(s[k]); return t ? `${name}: ${t}` : null; })
+    .filter((t) => t);
+  if (legs.length) return legs.join("; ");
+  return legText(s) || "–";
 }
 
 function card(name) {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 pub use template::{Expanded, Pattern, Template, TemplateError, Var, Vars};
-pub use vendor::{ModeCommand, Query, VendorProfile};
+pub use vendor::{ModeCommand, Query, StatusReply, VendorProfile, DEFAULT_REGISTRATION_QUERIES, DEFAULT_SIGNAL_QUERIES};
 
 /// The built-in profile file.
 const BUILTIN: &str = include_str!("../data/ncm.json");

@@ -41,6 +41,9 @@ fn every_builtin_template_expands_cleanly_and_hides_the_password() {
         let singles = [&e.connect, &e.finalize, &e.disconnect, &e.pdp_query, &e.status_query, &e.ip_query, &e.ipv6_query, &e.reset, &e.attach, &e.detach, &e.attach_query, &e.psonly];
         let queries = [&e.mode_query, &e.psonly_query];
         let templates = e.initialize.iter().chain(&e.configure).chain(e.modes.values()).chain(singles.into_iter().flatten()).chain(queries.into_iter().flatten().map(|q| &q.command));
+        let sig = e.signal_queries();
+        let reg = e.registration_queries();
+        let templates = templates.chain(&sig).chain(&reg);
         for t in templates {
             let out = t.expand(&v).unwrap();
             assert!(!out.text.contains("${") && !out.text.contains('\\'), "{key}: {}", out.text);
@@ -275,4 +278,32 @@ fn generic_profile_speaks_only_3gpp() {
     assert_eq!(x(g.disconnect.as_ref().unwrap(), &v), "AT+CGACT=0,1");
     assert!(g.is_pdp_write("AT+CGDCONT=1,\"IP\",\"internet\""));
     assert!(g.connected_pattern.as_ref().unwrap().matches(&v, "+CGACT: 1,1").unwrap());
+}
+
+#[test]
+fn signal_and_registration_queries_per_vendor() {
+    let v = vars("", "", "", "");
+    let q = |key: &str| {
+        let e = entry(key);
+        (all(&e.signal_queries(), &v), all(&e.registration_queries(), &v))
+    };
+    let five = ["AT+C5GREG?", "AT+CEREG?", "AT+CGREG?", "AT+CREG?"];
+    assert_eq!(q("quectel"), (vec!["AT+QENG=\"servingcell\"".to_string(), "AT+CESQ".into(), "AT+CSQ".into()], five.map(String::from).to_vec()));
+    assert_eq!(q("sierra").0, ["AT!GSTATUS?", "AT+CSQ"]);
+    assert_eq!(q("huawei"), (vec!["AT^HCSQ?".to_string(), "AT+CSQ".into()], vec!["AT+CEREG?".to_string(), "AT+CGREG?".into(), "AT+CREG?".into()]));
+    assert_eq!(q("fibocom"), (vec!["AT+CESQ".to_string(), "AT+CSQ".into()], five.map(String::from).to_vec()));
+    // A model entry inherits its vendor's queries; a vendor without the key gets 3GPP's.
+    assert_eq!(q("quectel-eg060w").0[0], "AT+QENG=\"servingcell\"");
+    assert_eq!(q("sony").0, DEFAULT_SIGNAL_QUERIES);
+    assert_eq!(q("sony").1, DEFAULT_REGISTRATION_QUERIES);
+    assert_eq!(entry("huawei").status_reply, Some(StatusReply::Ndisstat));
+    assert_eq!(entry("quectel").status_reply, None);
+}
+
+#[test]
+fn a_wrong_status_reply_is_named() {
+    let err = Profiles::from_json("user.json", r#"{"huawei": {"status_reply": "magic"}}"#, Map::new()).unwrap_err();
+    assert!(err.to_string().contains("huawei.status_reply") && err.to_string().contains("ndisstat"), "{err}");
+    let err = Profiles::from_json("user.json", r#"{"x": {"signal_queries": "AT+CSQ"}}"#, Map::new()).unwrap_err();
+    assert!(err.to_string().contains("x.signal_queries"), "{err}");
 }

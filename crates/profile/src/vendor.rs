@@ -93,7 +93,32 @@ pub struct VendorProfile {
     pub psonly_query: Option<Query>,
     /// `auth_values`: ncmd's auth name (`none`, `pap`, `chap`, `both`) → the vendor's value.
     pub auth_values: BTreeMap<String, String>,
+    /// `status_reply`: the typed reader for `status_query`'s reply, used instead of
+    /// `connected_pattern` when set (`ndisstat`: connected when either IP family is).
+    pub status_reply: Option<StatusReply>,
+    /// `signal_queries`: the vendor's signal queries, best first (`AT+QENG="servingcell"`,
+    /// `AT!GSTATUS?`, `AT^HCSQ?`, `AT+CESQ`, `AT+CSQ`); the first one answered and
+    /// understood wins. The reply is recognised by its prefix, so any of these may be
+    /// listed. Without the key: [`DEFAULT_SIGNAL_QUERIES`].
+    pub signal_queries: Vec<Template>,
+    /// `registration_queries`: the registration queries to combine (`AT+C5GREG?` only
+    /// where the modem has it). Without the key: [`DEFAULT_REGISTRATION_QUERIES`].
+    pub registration_queries: Vec<Template>,
 }
+
+/// The typed readers a profile can name for its `status_query` reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusReply {
+    /// Huawei `^NDISSTATQRY`/`^NDISSTAT`, both IP families.
+    Ndisstat,
+}
+
+/// 3GPP signal queries for a vendor that names none: `+CESQ` (per technology), then `+CSQ`.
+pub const DEFAULT_SIGNAL_QUERIES: &[&str] = &["AT+CESQ", "AT+CSQ"];
+
+/// 3GPP registration queries for a vendor that names none (no `+C5GREG`: a 4G modem
+/// would answer ERROR to it on every poll).
+pub const DEFAULT_REGISTRATION_QUERIES: &[&str] = &["AT+CEREG?", "AT+CGREG?", "AT+CREG?"];
 
 impl VendorProfile {
     /// The command for `mode` (`preferlte`, `lte`, ...).
@@ -112,6 +137,16 @@ impl VendorProfile {
         } else {
             self.auth_values.get(auth).map(String::as_str)
         }
+    }
+
+    /// The signal queries to send, best first (the profile's or the 3GPP default).
+    pub fn signal_queries(&self) -> Vec<Template> {
+        queries_or(&self.signal_queries, DEFAULT_SIGNAL_QUERIES)
+    }
+
+    /// The registration queries to send (the profile's or the 3GPP default).
+    pub fn registration_queries(&self) -> Vec<Template> {
+        queries_or(&self.registration_queries, DEFAULT_REGISTRATION_QUERIES)
     }
 
     /// True if `command` (an expanded initialize/configure command) writes the PDP context.
@@ -158,10 +193,28 @@ impl VendorProfile {
                 "psonly" => p.psonly = Some(template(value).map_err(r)?),
                 "psonly_query" => p.psonly_query = Some(query(value).map_err(r)?),
                 "auth_values" => p.auth_values = string_map(value).map_err(r)?,
+                "status_reply" => p.status_reply = Some(status_reply(value).map_err(r)?),
+                "signal_queries" => p.signal_queries = templates(value).map_err(r)?,
+                "registration_queries" => p.registration_queries = templates(value).map_err(r)?,
                 _ => {} // waitforconnect and other keys ncmd does not use
             }
         }
         Ok(p)
+    }
+}
+
+fn queries_or(given: &[Template], default: &[&str]) -> Vec<Template> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    // The defaults are plain AT text; a parse failure would be a build defect (tested).
+    default.iter().filter_map(|d| Template::parse(d).ok()).collect()
+}
+
+fn status_reply(v: &Value) -> Result<StatusReply, String> {
+    match string(v)? {
+        "ndisstat" => Ok(StatusReply::Ndisstat),
+        other => Err(format!("unknown status_reply '{other}'; known: ndisstat")),
     }
 }
 

@@ -47,13 +47,23 @@ pub fn parse(line: &str) -> Result<Request, String> {
     Ok(req)
 }
 
-/// Answers one request.
-fn answer(req: Result<Request, String>, shared: &Shared, tx: &UnboundedSender<Msg>) -> Value {
+/// How long a fault's reply waits for the data link to apply it.
+const APPLIED_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Answers one request. A fault is answered once it is in place (routes and carrier
+/// of the data link included), so a test may act on it at once.
+async fn answer(req: Result<Request, String>, shared: &Shared, tx: &UnboundedSender<Msg>) -> Value {
     match req {
-        Ok(Request::Fault(f)) => match tx.send(Msg::Inject(f)) {
-            Ok(()) => json!({ "ok": true, "fault": f.name() }),
-            Err(_) => json!({ "error": "the simulator is shutting down" }),
-        },
+        Ok(Request::Fault(f)) => {
+            let (done, applied) = tokio::sync::oneshot::channel();
+            match tx.send(Msg::Inject(f, Some(done))) {
+                Ok(()) => match tokio::time::timeout(APPLIED_WITHIN, applied).await {
+                    Ok(Ok(())) => json!({ "ok": true, "fault": f.name() }),
+                    _ => json!({ "error": format!("fault {} was not applied within {} s", f.name(), APPLIED_WITHIN.as_secs()) }),
+                },
+                Err(_) => json!({ "error": "the simulator is shutting down" }),
+            }
+        }
         Ok(Request::Stats) => serde_json::to_value(shared.modem().stats())
             .unwrap_or_else(|e| json!({ "error": e.to_string() })),
         Ok(Request::State) => serde_json::to_value(shared.modem().summary())
@@ -88,7 +98,7 @@ async fn client(stream: UnixStream, shared: Arc<Shared>, tx: UnboundedSender<Msg
         if line.trim().is_empty() {
             continue;
         }
-        let mut reply = answer(parse(&line), &shared, &tx).to_string();
+        let mut reply = answer(parse(&line), &shared, &tx).await.to_string();
         reply.push('\n');
         if w.write_all(reply.as_bytes()).await.is_err() {
             return;

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use crate::fault::{Fault, FaultAt};
 use crate::modem::{Effect, Modem, Timed};
 use crate::pty::{make_link, remove_link, Pty, PtyError};
+use crate::sms::{Sms, Typed};
 
 /// Output kept for a client that does not read; older bytes are dropped beyond it.
 const OUT_CAP: usize = 64 * 1024;
@@ -32,15 +33,19 @@ const SIGNAL_TICKS: u64 = 10;
 /// Requests from the `Simulator` handle and the control socket.
 #[derive(Debug)]
 pub enum Msg {
-    Inject(Fault),
+    /// A fault; the sender, when given, hears back once every effect of it is in place
+    /// (the data link's routes and carrier included), so a caller can act on it at once.
+    Inject(Fault, Option<tokio::sync::oneshot::Sender<()>>),
     Shutdown,
 }
 
 /// Requests to the data-link task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum DataLinkCmd {
     Carrier(bool),
     Blackhole(bool),
+    /// Answered when every command before it has been applied.
+    Barrier(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>>),
 }
 
 /// State shared with the handle and the control socket.
@@ -108,6 +113,7 @@ pub struct Engine {
     overlong: bool,
     pending: VecDeque<String>,
     in_flight: Option<InFlight>,
+    sms: Sms,
     timers: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
     timed: Vec<Option<Timed>>,
     faults: Vec<Option<Fault>>,
@@ -145,6 +151,7 @@ impl Engine {
             overlong: false,
             pending: VecDeque::new(),
             in_flight: None,
+            sms: Sms::default(),
             timers: BinaryHeap::new(),
             timed: Vec::new(),
             faults: Vec::new(),
@@ -203,7 +210,12 @@ impl Engine {
             let wants_write = !self.out.is_empty();
             tokio::select! {
                 msg = self.rx.recv() => match msg {
-                    Some(Msg::Inject(f)) => self.inject(f),
+                    Some(Msg::Inject(f, done)) => {
+                        self.inject(f);
+                        if let Some(done) = done {
+                            self.after_datalink(done);
+                        }
+                    }
                     Some(Msg::Shutdown) | None => break,
                 },
                 r = read_port(&self.pty, &mut buf) => match r {
@@ -249,7 +261,26 @@ impl Engine {
         if echo {
             self.push_out(bytes);
         }
-        for &b in bytes {
+        self.assemble(bytes);
+    }
+
+    /// Typed bytes: message text while an SMS prompt is open, else command lines.
+    fn assemble(&mut self, bytes: &[u8]) {
+        let mut bytes = bytes.to_vec();
+        if self.sms.entering() {
+            let typed = self.sms.typed(&bytes, &mut self.shared.modem());
+            match typed {
+                Typed::More(out) => {
+                    self.push_out(&out);
+                    return;
+                }
+                Typed::Done { reply, rest } => {
+                    self.push_out(&reply);
+                    bytes = rest;
+                }
+            }
+        }
+        for &b in &bytes {
             match b {
                 b'\r' => {
                     let line = String::from_utf8_lossy(&self.line).into_owned();
@@ -278,6 +309,16 @@ impl Engine {
         };
         let mut modem = self.shared.modem();
         if modem.hung() {
+            return;
+        }
+        if let Some(out) = self.sms.command(&line, &mut modem) {
+            drop(modem);
+            self.push_out(&out);
+            if self.sms.entering() && !self.line.is_empty() {
+                // Text typed before the prompt showed belongs to the message.
+                let early = std::mem::take(&mut self.line);
+                self.assemble(&early);
+            }
             return;
         }
         let reply = modem.command(&line);
@@ -432,6 +473,19 @@ impl Engine {
         self.pty = Some(pty);
         let fx = self.shared.modem().boot();
         self.apply(fx);
+    }
+
+    /// Tells `done` once the data link has applied everything sent to it so far (at once
+    /// when there is no data link).
+    fn after_datalink(&self, done: tokio::sync::oneshot::Sender<()>) {
+        match &self.datalink {
+            Some(tx) => {
+                let _ = tx.send(DataLinkCmd::Barrier(std::sync::Arc::new(std::sync::Mutex::new(Some(done)))));
+            }
+            None => {
+                let _ = done.send(());
+            }
+        }
     }
 
     fn to_datalink(&self, cmd: DataLinkCmd) {

@@ -17,6 +17,7 @@ pub mod modem;
 pub mod overlay;
 pub mod personality;
 pub mod pty;
+pub mod sms;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -205,7 +206,7 @@ impl Simulator {
     /// Injects a fault now.
     pub fn inject(&self, f: Fault) {
         // Fails only after shutdown, when there is nothing left to fault.
-        let _ = self.tx.send(Msg::Inject(f));
+        let _ = self.tx.send(Msg::Inject(f, None));
     }
 
     /// Counters and the redacted command log.
@@ -276,9 +277,15 @@ fn bind_control(path: &Path) -> Result<tokio::net::UnixListener, SimError> {
 /// Applies carrier and black-hole changes in order; destroys the link at the end.
 async fn datalink_task(dl: datalink::DataLink, mut rx: mpsc::UnboundedReceiver<DataLinkCmd>) {
     while let Some(cmd) = rx.recv().await {
-        let r = match cmd {
-            DataLinkCmd::Carrier(up) => dl.set_carrier(up).await,
-            DataLinkCmd::Blackhole(on) => dl.set_blackhole(on).await,
+        let r = match &cmd {
+            DataLinkCmd::Carrier(up) => dl.set_carrier(*up).await,
+            DataLinkCmd::Blackhole(on) => dl.set_blackhole(*on).await,
+            DataLinkCmd::Barrier(done) => {
+                if let Some(done) = done.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    let _ = done.send(());
+                }
+                Ok(())
+            }
         };
         if let Err(e) = r {
             tracing::warn!("simulated data link: {cmd:?} failed: {e}");

@@ -16,7 +16,7 @@ use crate::fault::Fault;
 use crate::matcher::{parse_line, redact_line, Command, Kind, ParseError};
 use crate::overlay::Overlay;
 use crate::personality::{
-    Action, ConnUrcs, DialStyle, ModeStyle, PdpStyle, Personality, PinCounterStyle, Unknown,
+    Action, ConnUrcs, DialStyle, ModeStyle, PdpStyle, Personality, PinCounterStyle, Radio, Unknown,
 };
 
 const PIN_TRIES: u8 = 3;
@@ -51,6 +51,8 @@ const IMEI: &str = "867223040001234";
 const IMSI: &str = "001010123456789";
 const ICCID: &str = "89860012345678901234";
 const DEFAULT_PUK: &str = "12345678";
+/// The registration commands, in the order of `Modem::reg_urc`.
+const REG_NAMES: [&str; 4] = ["+CREG", "+CGREG", "+CEREG", "+C5GREG"];
 
 /// IP configuration the modem reports for an active context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -186,6 +188,8 @@ pub struct Stats {
     pub connected: bool,
     /// Received command lines with PINs and passwords replaced by `***`.
     pub commands: Vec<String>,
+    /// Texts (or PDUs) of the SMS sent with `AT+CMGS`, in order.
+    pub sms_sent: Vec<String>,
 }
 
 /// The reply to one command line.
@@ -291,7 +295,8 @@ pub struct Modem {
     sim: SimState,
     reg: RegState,
     reg_pending: bool,
-    reg_urc: [u8; 3],
+    /// URC level per `+CREG`, `+CGREG`, `+CEREG`, `+C5GREG`.
+    reg_urc: [u8; 4],
     cops_format: u8,
     attached: bool,
     conn: Conn,
@@ -360,7 +365,7 @@ impl Modem {
             sim: SimState::Ready,
             reg: RegState::NotRegistered,
             reg_pending: false,
-            reg_urc: [0; 3],
+            reg_urc: [0; 4],
             cops_format: 0,
             attached: false,
             conn: Conn::Disconnected,
@@ -406,7 +411,7 @@ impl Modem {
         self.cfun = self.cfg.personality.boot_cfun;
         self.reg = RegState::NotRegistered;
         self.reg_pending = false;
-        self.reg_urc = [0; 3];
+        self.reg_urc = [0; 4];
         self.cops_format = 0;
         self.attached = false;
         self.conn = Conn::Disconnected;
@@ -439,6 +444,16 @@ impl Modem {
 
     pub fn stats(&self) -> Stats {
         self.stats.clone()
+    }
+
+    /// Logs a command line answered outside `command` (the SMS entry, `sms`).
+    pub fn record_command(&mut self, line: &str) {
+        self.stats.commands.push(redact_line(line));
+    }
+
+    /// Logs an SMS the SMS entry sent.
+    pub fn record_sms(&mut self, text: &str) {
+        self.stats.sms_sent.push(text.to_string());
     }
 
     pub fn summary(&self) -> Summary {
@@ -678,6 +693,19 @@ impl Modem {
             (Action::Creg, _) => self.reg_cmd(cmd, 0, "+CREG"),
             (Action::Cgreg, _) => self.reg_cmd(cmd, 1, "+CGREG"),
             (Action::Cereg, _) => self.reg_cmd(cmd, 2, "+CEREG"),
+            (Action::C5greg, _) => self.reg_cmd(cmd, 3, "+C5GREG"),
+            (Action::Cesq, Kind::Exec) => info(self.cesq_line(), q),
+            (Action::Qeng, Kind::Set(_)) if cmd.text(0).eq_ignore_ascii_case("servingcell") => Answer {
+                lines: self.qeng_lines(),
+                fin: Final::Ok,
+                delay: q,
+            },
+            (Action::Gstatus, Kind::Read) => Answer {
+                lines: self.gstatus_lines(),
+                fin: Final::Ok,
+                delay: q,
+            },
+            (Action::SysInfoEx, Kind::Exec | Kind::Read) => info(self.sysinfoex_line(), q),
             (Action::Cops, _) => self.cops(cmd),
             (Action::Csq, Kind::Exec) => {
                 let rssi = if self.reg == RegState::Home { 20 } else { 99 };
@@ -696,6 +724,7 @@ impl Modem {
                 let v4 = u8::from(matches!(self.conn, Conn::Connected(_)));
                 let v6 = u8::from(v4 == 1 && self.conn_type.contains("V6"));
                 let v4 = if self.conn_type == "IPV6" { 0 } else { v4 };
+                // Both families on one line, quoted (ModemManager plugins/huawei ndisstatqry_tests).
                 info(format!("^NDISSTATQRY: {v4},,,\"IPV4\",{v6},,,\"IPV6\""), q)
             }
             (Action::Dhcp, Kind::Read | Kind::Exec) => match self.conn {
@@ -731,13 +760,28 @@ impl Modem {
                         let apn = self.pdp.get(&c).map(|p| p.apn.clone()).unwrap_or_default();
                         let mask = prefix_mask(ip.prefix_len);
                         let dns = |i: usize| ip.dns.get(i).map(|d| d.to_string()).unwrap_or_default();
-                        vec![format!(
-                            "+CGCONTRDP: {c},5,\"{apn}\",\"{}.{mask}\",\"{}\",\"{}\",\"{}\"",
-                            ip.address,
-                            ip.gateway,
-                            dns(0),
-                            dns(1)
-                        )]
+                        let mut lines = Vec::new();
+                        if self.conn_type != "IPV6" {
+                            lines.push(format!(
+                                "+CGCONTRDP: {c},5,\"{apn}\",\"{}.{mask}\",\"{}\",\"{}\",\"{}\"",
+                                ip.address,
+                                ip.gateway,
+                                dns(0),
+                                dns(1)
+                            ));
+                        }
+                        if self.conn_type.contains("V6") {
+                            // Quectel EG915Q's IPv6 line (ModemManager test-modem-helpers.c):
+                            // 16 dotted numbers, no mask, no gateway, DNS in the same notation.
+                            let dotted = |a: Ipv6Addr| a.octets().iter().map(u8::to_string).collect::<Vec<_>>().join(".");
+                            lines.push(format!(
+                                "+CGCONTRDP: {c},5,\"{apn}\",\"{}\",,\"{}\",\"{}\"",
+                                dotted(ip.ipv6.0),
+                                dotted(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x53)),
+                                dotted(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x54)),
+                            ));
+                        }
+                        lines
                     }
                     _ => Vec::new(),
                 };
@@ -912,12 +956,27 @@ impl Modem {
         } else {
             self.attached = true;
         }
-        for (i, name) in ["+CREG", "+CGREG", "+CEREG"].iter().enumerate() {
+        for (i, name) in REG_NAMES.iter().enumerate() {
             match self.reg_urc[i] {
                 0 => {}
-                1 => fx.push(Effect::Urc(format!("{name}: {}", reg.stat()))),
+                1 => fx.push(Effect::Urc(format!("{name}: {}", self.domain_stat(i)))),
                 _ => fx.push(Effect::Urc(self.reg_line(name, i, false))),
             }
+        }
+    }
+
+    /// `<stat>` of one registration domain (index into [`REG_NAMES`]). On 5G standalone
+    /// only 5GS (`+C5GREG`) is registered; otherwise only the 2G/3G/EPS domains are.
+    fn domain_stat(&self, idx: usize) -> u8 {
+        let five_gs = idx == 3;
+        let served = match self.cfg.personality.radio {
+            Radio::NrSa => five_gs,
+            Radio::Lte | Radio::NrNsa => !five_gs,
+        };
+        if self.reg == RegState::Home && !served {
+            RegState::NotRegistered.stat()
+        } else {
+            self.reg.stat()
         }
     }
 
@@ -929,9 +988,18 @@ impl Modem {
         if with_n {
             s.push_str(&format!("{n},"));
         }
-        s.push_str(&self.reg.stat().to_string());
-        if n >= 2 && self.reg == RegState::Home {
-            s.push_str(&format!(",\"{TAC}\",\"{CELL_ID}\",7"));
+        let stat = self.domain_stat(idx);
+        s.push_str(&stat.to_string());
+        if n >= 2 && stat == RegState::Home.stat() {
+            // AcT 11: NR connected to 5GCN; 7: E-UTRAN (27.007 §7.2).
+            if idx == 3 {
+                // AcT 11 (NR connected to 5GCN), then Allowed_NSSAI_length and
+                // Allowed_NSSAI as the RG801H prints them: +C5GREG: 2,1,"46550B","0000000170C23000",11,1,"01"
+                s.push_str(&format!(",\"{TAC}\",\"{CELL_ID}\",11,1,\"01\""));
+            } else {
+                // AcT 7: E-UTRAN (27.007 §7.2).
+                s.push_str(&format!(",\"{TAC}\",\"{CELL_ID}\",7"));
+            }
         }
         s
     }
@@ -955,7 +1023,13 @@ impl Modem {
         match &cmd.kind {
             Kind::Read if self.reg == RegState::Home => {
                 let name = if self.cops_format == 2 { OPERATOR_NUMERIC } else { OPERATOR_NAME };
-                info(format!("+COPS: 0,{},\"{name}\",7", self.cops_format), latency::COPS_READ)
+                // AcT 12 NG-RAN (the RG801H log prints 12 on SA), 13 E-UTRA-NR dual connectivity.
+                let act = match self.cfg.personality.radio {
+                    Radio::Lte => 7,
+                    Radio::NrSa => 12,
+                    Radio::NrNsa => 13,
+                };
+                info(format!("+COPS: 0,{},\"{name}\",{act}", self.cops_format), latency::COPS_READ)
             }
             Kind::Read => info("+COPS: 0".into(), latency::COPS_READ),
             Kind::Test => info(
@@ -1359,9 +1433,85 @@ impl Modem {
         fx.push(Effect::Urc(urc));
     }
 
+    /// `+CESQ` (27.007 §8.69): E-UTRA rsrq 20/rsrp 80 (−10 dB/−61 dBm, ModemManager's test
+    /// values); NR ss_rsrq 75/ss_rsrp 52/ss_sinr 57 (the FM350-GL sample, −6 dB/−105 dBm/5 dB)
+    /// when an NR leg is up; 255 = not measured. Nine fields when the vendor prints them.
+    fn cesq_line(&self) -> String {
+        let radio = self.cfg.personality.radio;
+        let up = self.reg == RegState::Home;
+        let lte = if up && radio != Radio::NrSa { "20,80" } else { "255,255" };
+        let nr = if up && radio != Radio::Lte { "75,52,57" } else { "255,255,255" };
+        if self.cfg.personality.cesq_nr_fields || radio != Radio::Lte {
+            format!("+CESQ: 99,99,255,255,{lte},{nr}")
+        } else {
+            format!("+CESQ: 99,99,255,255,{lte}")
+        }
+    }
+
+    /// `+QENG: "servingcell"` in the layouts Quectel's modules print (field positions in
+    /// ncmd-at's `qeng_servingcell`): LTE as the EC25 manual, NR5G-SA as the RG801H log
+    /// (FUjr/QModem quectel_CM_5G_M/src/log/ecm_ncm_rndis.txt), EN-DC as three lines
+    /// with the NR5G-NSA line of Quectel's "5G Network Searching Scheme" worked example.
+    fn qeng_lines(&self) -> Vec<String> {
+        if self.reg != RegState::Home {
+            return vec!["+QENG: \"servingcell\",\"SEARCH\"".into()];
+        }
+        let state = if matches!(self.conn, Conn::Connected(_)) { "CONNECT" } else { "NOCONN" };
+        let lte = format!("\"LTE\",\"FDD\",001,01,{CELL_ID},336,1300,3,5,5,{TAC},-91,-11,-60,150,17,60,-");
+        match self.cfg.personality.radio {
+            Radio::Lte => vec![format!("+QENG: \"servingcell\",\"{state}\",{lte}")],
+            Radio::NrSa => vec![format!(
+                "+QENG: \"servingcell\",\"{state}\",\"NR5G-SA\",\"TDD\",001,01,170C23000,901,{TAC},504990,41,-,-54,-10,16,-,-"
+            )],
+            Radio::NrNsa => vec![
+                format!("+QENG: \"servingcell\",\"{state}\""),
+                format!("+QENG: {lte}"),
+                "+QENG: \"NR5G-NSA\",001,01,747,-71,13,-11,627264,78,12,1".into(),
+            ],
+        }
+    }
+
+    /// Sierra `!GSTATUS?` in the EM74xx/EM919x layout (whagstro/ModemManager-1,
+    /// plugins/sierra/mm-broadband-modem-mbim-sierra.c, 64380813): tab-separated pairs.
+    fn gstatus_lines(&self) -> Vec<String> {
+        let up = self.reg == RegState::Home;
+        let (mode, ps) = if up { ("LTE", "Attached") } else { ("NO SERVICE", "Not attached") };
+        let mut lines = vec![
+            "!GSTATUS: ".to_string(),
+            "Current Time:  675\t\tTemperature: 32".into(),
+            "Reset Counter: 1\t\tMode:        ONLINE".into(),
+            format!("System mode:   {mode}\tPS state:    {ps}"),
+        ];
+        if up {
+            lines.extend([
+                "LTE band:      B7\t\tLTE bw:      20 MHz".to_string(),
+                "EMM state:     Registered\tNormal Service".into(),
+                String::new(),
+                "PCC RxM RSSI:  -46\t\tPCC RxM RSRP:  -72".into(),
+                "PCC RxD RSSI:  -45\t\tPCC RxD RSRP:  -71".into(),
+                format!("Tx Power:      --\t\tTAC:         {TAC} (200)"),
+                "RSRQ (dB):     -6.0\t\tCell ID:     01a2b3c4 (27440068)".into(),
+                "SINR (dB):     25.4".into(),
+            ]);
+        }
+        lines
+    }
+
+    /// Huawei `^SYSINFOEX` (layout of ModemManager's plugins/huawei parser and tests).
+    fn sysinfoex_line(&self) -> String {
+        if self.reg == RegState::Home {
+            "^SYSINFOEX: 2,3,0,1,,6,\"LTE\",101,\"LTE\"".into()
+        } else {
+            "^SYSINFOEX: 0,0,0,1,,0,\"NO SERVICE\",0,\"NO SERVICE\"".into()
+        }
+    }
+
     fn dhcp_line(&self) -> String {
         let ip = &self.cfg.ip;
-        let le = |a: Ipv4Addr| format!("{:08x}", u32::from_le_bytes(a.octets()));
+        // Upper-case, zero-padded little-endian hex as Huawei's firmware prints it (its own
+        // At_QryDhcpPara unit test: "^DHCP: 413DA8C0,00FFFFFF,423DA8C0,…"; ModemManager's
+        // plugins/huawei tests: "^DHCP: CCDB080A,F8FFFFFF,…,85600,85600").
+        let le = |a: Ipv4Addr| format!("{:08X}", u32::from_le_bytes(a.octets()));
         let mask = Ipv4Addr::from(prefix_mask_u32(ip.prefix_len));
         let dns = |i: usize| ip.dns.get(i).copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
         format!(
@@ -1643,6 +1793,151 @@ mod tests {
         m
     }
 
+    /// The information lines of a reply (final result code dropped).
+    fn info_lines(m: &mut Modem, line: &str) -> Vec<String> {
+        text(m, line)
+            .split("\r\n")
+            .filter(|l| !l.is_empty() && *l != "OK")
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// A reply line's shape: the prefix, then per field whether it is quoted, empty,
+    /// `-`, a number or other text. The simulator must print the shape of the real
+    /// modem's line (values may differ).
+    fn shape(line: &str) -> String {
+        let (prefix, rest) = line.split_once(':').unwrap_or(("", line));
+        let fields = rest.split(',').map(|f| {
+            let f = f.trim();
+            if f.starts_with('"') {
+                "q"
+            } else if f.is_empty() {
+                "e"
+            } else if f == "-" {
+                "-"
+            } else if f.parse::<f64>().is_ok() {
+                "n"
+            } else {
+                "t"
+            }
+        });
+        format!("{}:{}", prefix.trim(), fields.collect::<Vec<_>>().join(","))
+    }
+
+    /// Real lines (sources at the ncmd-at parser tests that decode them): RG801H 5G SA
+    /// (FUjr/QModem quectel_CM_5G_M/src/log/ecm_ncm_rndis.txt, f5035b7d), Quectel's EN-DC
+    /// worked example, FM350-GL (sebastianspicker/fm350-usb fm350mac/tests/fakes.py,
+    /// ac4fb723), ModemManager's +CESQ and ^SYSINFOEX tests (9a2d586).
+    const REAL_QENG_SA: &str = "+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",\"TDD\",460,00,170C23000,901,46550B,504990,41,-,-54,-10,16,-,-";
+    const REAL_QENG_NSA: &str = "+QENG: \"NR5G-NSA\",460,01,747,-71,13,-11,627264,78,12,1";
+    const REAL_C5GREG: &str = "+C5GREG: 2,1,\"46550B\",\"0000000170C23000\",11,1,\"01\"";
+    const REAL_CESQ_NR: &str = "+CESQ: 17,99,255,255,4,29,75,52,57";
+    const REAL_CESQ_LTE: &str = "+CESQ: 99,99,255,255,20,80";
+    const REAL_SYSINFOEX: &str = "^SYSINFOEX: 2,4,5,1,0,3,\"WCDMA\",41,\"HSPA+\"";
+
+    #[test]
+    fn five_g_sa_answers_like_a_real_rg801h() {
+        use ncmd_at::parse::{self, RegStatus, Technology};
+        let mut m = registered("quectel-rm500q");
+        let qeng = info_lines(&mut m, "AT+QENG=\"servingcell\"");
+        assert_eq!(qeng.iter().map(|l| shape(l)).collect::<Vec<_>>(), [shape(REAL_QENG_SA)]);
+        let s = parse::signal(qeng.join("\r\n").as_str()).unwrap();
+        assert_eq!((s.technology, s.lte.is_some()), (Some(Technology::Nr5g), false));
+        assert_eq!(s.nr.and_then(|n| n.rsrp_dbm), Some(-54.0));
+        text(&mut m, "AT+C5GREG=2");
+        let c5 = info_lines(&mut m, "AT+C5GREG?");
+        assert_eq!(shape(&c5[0]), shape(REAL_C5GREG));
+        let regs: Vec<_> = ["AT+C5GREG?", "AT+CEREG?", "AT+CGREG?", "AT+CREG?"]
+            .iter()
+            .map(|q| parse::creg(info_lines(&mut m, q).join("\r\n").as_str()).unwrap())
+            .collect();
+        // 5GS registered, EPS not: only the best-of rule sees the registration.
+        assert_eq!(regs[1].stat, RegStatus::NotRegistered);
+        let best = parse::best_registration(&regs).unwrap();
+        assert_eq!((best.stat, best.technology), (RegStatus::Home, Some(Technology::Nr5g)));
+        let cops = info_lines(&mut m, "AT+COPS?");
+        assert_eq!(parse::cops(cops[0].as_str()).unwrap().technology, Some(Technology::Nr5g));
+        let cesq = info_lines(&mut m, "AT+CESQ");
+        assert_eq!(shape(&cesq[0]), shape(REAL_CESQ_NR));
+        let s = parse::signal(cesq[0].as_str()).unwrap();
+        assert_eq!((s.lte, s.nr.and_then(|n| n.rsrp_dbm)), (None, Some(-105.0)));
+    }
+
+    #[test]
+    fn five_g_nsa_answers_with_the_lte_anchor_and_the_nr_leg() {
+        use ncmd_at::parse::{self, RegStatus, Technology};
+        let mut m = registered("quectel-rm500q-nsa");
+        let qeng = info_lines(&mut m, "AT+QENG=\"servingcell\"");
+        assert_eq!(qeng.len(), 3);
+        assert_eq!(shape(&qeng[2]), shape(REAL_QENG_NSA));
+        let s = parse::signal(qeng.join("\r\n").as_str()).unwrap();
+        assert!(s.is_nsa());
+        assert_eq!(s.technology, Some(Technology::Nr5g));
+        assert_eq!(s.lte.and_then(|l| l.rsrp_dbm), Some(-91.0));
+        let regs: Vec<_> = ["AT+C5GREG?", "AT+CEREG?"]
+            .iter()
+            .map(|q| parse::creg(info_lines(&mut m, q).join("\r\n").as_str()).unwrap())
+            .collect();
+        assert_eq!((regs[0].stat, regs[1].stat), (RegStatus::NotRegistered, RegStatus::Home));
+        let cops = info_lines(&mut m, "AT+COPS?");
+        assert!(cops[0].ends_with(",13"), "{cops:?}");
+    }
+
+    #[test]
+    fn every_vendor_signal_reply_parses_in_its_real_shape() {
+        use ncmd_at::parse::{self, Technology};
+        // (personality, command, technology, RSRP of the primary leg)
+        let cases = [
+            ("huawei", "AT^HCSQ?", Some(Technology::Lte), Some(-100.0)),
+            ("quectel", "AT+QENG=\"servingcell\"", Some(Technology::Lte), Some(-91.0)),
+            ("sierra", "AT!GSTATUS?", Some(Technology::Lte), Some(-72.0)),
+            ("fibocom", "AT+CESQ", Some(Technology::Lte), Some(-61.0)),
+            ("zte", "AT+CESQ", Some(Technology::Lte), Some(-61.0)),
+            ("generic", "AT+CESQ", Some(Technology::Lte), Some(-61.0)),
+        ];
+        for (vendor, cmd, tech, rsrp) in cases {
+            let mut m = registered(vendor);
+            let lines = info_lines(&mut m, cmd);
+            let s = parse::signal(lines.join("\r\n").as_str()).unwrap_or_else(|e| panic!("{vendor}: {e}"));
+            assert_eq!(s.technology, tech, "{vendor}");
+            assert_eq!(s.primary().and_then(|l| l.rsrp_dbm), rsrp, "{vendor}");
+        }
+        let mut m = registered("zte");
+        assert_eq!(shape(&info_lines(&mut m, "AT+CESQ")[0]), shape(REAL_CESQ_LTE));
+        let mut m = registered("fibocom");
+        assert_eq!(shape(&info_lines(&mut m, "AT+CESQ")[0]), shape(REAL_CESQ_NR));
+        let mut m = registered("huawei");
+        let sys = info_lines(&mut m, "AT^SYSINFOEX");
+        assert_eq!(shape(&sys[0]).replace(":n,n,n,n,e,", ":n,n,n,n,n,"), shape(REAL_SYSINFOEX));
+        assert_eq!(parse::sysinfoex(sys[0].as_str()).unwrap().technology, Some(Technology::Lte));
+        // The Sierra report carries the keys of the real one.
+        let mut m = registered("sierra");
+        let g = info_lines(&mut m, "AT!GSTATUS?").join("\n");
+        for key in ["System mode:", "PCC RxM RSSI:", "PCC RxM RSRP:", "RSRQ (dB):", "SINR (dB):", "TAC:"] {
+            assert!(g.contains(key), "{key} missing from {g}");
+        }
+        // An LTE-only personality has no +C5GREG; a 4G Quectel answers ERROR to it.
+        let mut m = registered("quectel");
+        assert_eq!(text(&mut m, "AT+C5GREG?"), "\r\nERROR\r\n");
+    }
+
+    #[test]
+    fn dual_stack_cgcontrdp_has_an_ipv6_line_in_the_eg915q_notation() {
+        use ncmd_at::parse;
+        let mut m = registered("quectel-rm500q");
+        text(&mut m, "AT+CGDCONT=1,\"IPV4V6\",\"internet\"");
+        let (_, fx) = at(&mut m, "AT+CGACT=1,1");
+        run_events(&mut m, fx);
+        let r = info_lines(&mut m, "AT+CGCONTRDP=1");
+        assert_eq!(r.len(), 2, "{r:?}");
+        let list = parse::cgcontrdp(r.join("\r\n").as_str()).unwrap();
+        let ip = parse::context_ip(&list, 1);
+        assert_eq!(ip.ipv4.map(|v| v.prefix_len), Some(Some(30)));
+        let v6 = ip.ipv6.expect("ipv6");
+        assert_eq!(v6.address, IpConfig::default().ipv6.0);
+        assert_eq!((v6.prefix_len, v6.dns.len()), (None, 2));
+    }
+
     #[test]
     fn framing_and_case() {
         let mut m = modem("huawei");
@@ -1808,10 +2103,10 @@ mod tests {
             text(&mut m, "AT^NDISSTATQRY?"),
             "\r\n^NDISSTATQRY: 1,,,\"IPV4\",0,,,\"IPV6\"\r\n\r\nOK\r\n"
         );
-        // 192.0.2.10 little-endian is 0a0200c0; /30 mask fcffffff; gateway 192.0.2.9.
+        // 192.0.2.10 little-endian is 0A0200C0; /30 mask FCFFFFFF; gateway 192.0.2.9.
         assert_eq!(
             text(&mut m, "AT^DHCP?"),
-            "\r\n^DHCP: 0a0200c0,fcffffff,090200c0,090200c0,350200c0,360200c0,150000000,50000000\r\n\r\nOK\r\n"
+            "\r\n^DHCP: 0A0200C0,FCFFFFFF,090200C0,090200C0,350200C0,360200C0,150000000,50000000\r\n\r\nOK\r\n"
         );
         let fx = m.fault(Fault::DropUrc);
         assert_eq!(

@@ -127,6 +127,17 @@ mod tests {
     }
 
     #[test]
+    fn corpus_metadata_lines_are_comments() {
+        // The layout of corpus/ files: `# key: value` metadata before each block.
+        let text = "# id: x\r\n# source: https://example.org/log\r\n# expect: sim.state = \"ready\"\r\n> AT+CPIN?\r\n<\r\n< +CPIN: READY\r\n< OK\r\n";
+        let o = Overlay::parse(text).expect("parses");
+        assert_eq!(
+            o.reply("AT+CPIN?"),
+            Some(&["".to_string(), "+CPIN: READY".to_string(), "OK".to_string()][..])
+        );
+    }
+
+    #[test]
     fn errors_name_the_line() {
         assert_eq!(
             Overlay::parse("> AT\n> ATI\n< OK\n")

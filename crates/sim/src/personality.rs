@@ -62,6 +62,16 @@ pub enum PdpStyle {
     Cgauth,
 }
 
+/// The radio the simulated network serves the modem on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Radio {
+    Lte,
+    /// 5G standalone: registered on 5GS only (`+C5GREG` 1, `+CEREG` 0), NR cell.
+    NrSa,
+    /// 5G non-standalone (EN-DC): LTE anchor registered (`+CEREG` 1), NR leg added.
+    NrNsa,
+}
+
 /// PIN counter query formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinCounterStyle {
@@ -97,9 +107,19 @@ pub enum Action {
     Creg,
     Cgreg,
     Cereg,
+    /// `+C5GREG` (5G modems only).
+    C5greg,
     Cops,
     Csq,
+    /// `+CESQ` (3GPP, every personality).
+    Cesq,
     Hcsq,
+    /// Huawei `^SYSINFOEX`.
+    SysInfoEx,
+    /// Quectel `+QENG="servingcell"`.
+    Qeng,
+    /// Sierra `!GSTATUS?`.
+    Gstatus,
     Cgatt,
     Pdp(PdpStyle),
     Mode(ModeStyle),
@@ -156,6 +176,9 @@ pub struct Personality {
     pub cfun_mode_levels: &'static [u8],
     /// `+CGATT=1` / `+CGATT=0` dials and hangs up (Samsung).
     pub attach_dials: bool,
+    pub radio: Radio,
+    /// `+CESQ` prints the three NR fields of Rel-15 (Fibocom FM350-GL does, see modem.rs).
+    pub cesq_nr_fields: bool,
 }
 
 /// Commands every personality understands (3GPP TS 27.007 and V.250).
@@ -185,6 +208,7 @@ pub const COMMON: &[(&str, Action)] = &[
     ("+CEREG", Action::Cereg),
     ("+COPS", Action::Cops),
     ("+CSQ", Action::Csq),
+    ("+CESQ", Action::Cesq),
     ("+CGATT", Action::Cgatt),
     ("+CGDCONT", Action::Pdp(PdpStyle::Cgdcont)),
     ("+CGAUTH", Action::Pdp(PdpStyle::Cgauth)),
@@ -205,6 +229,7 @@ const HUAWEI: Personality = Personality {
         ("^DHCPV6", Action::Dhcpv6),
         ("^SYSCFGEX", Action::Mode(ModeStyle::Syscfgex)),
         ("^HCSQ", Action::Hcsq),
+        ("^SYSINFOEX", Action::SysInfoEx),
         ("^CPIN", Action::PinCounters(PinCounterStyle::Huawei)),
         ("^ICCID", Action::Iccid),
         ("^CURC", Action::Curc),
@@ -215,6 +240,8 @@ const HUAWEI: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 const GENERIC: Personality = Personality {
@@ -233,6 +260,8 @@ const GENERIC: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 const QUECTEL: Personality = Personality {
@@ -247,6 +276,7 @@ const QUECTEL: Personality = Personality {
         ("+QCFG", Action::Mode(ModeStyle::QcfgNwscan)),
         ("+QPINC", Action::PinCounters(PinCounterStyle::Qpinc)),
         ("+QCCID", Action::Iccid),
+        ("+QENG", Action::Qeng),
         ("+CGACT", Action::Dial(DialStyle::ActSync)),
     ],
     boot_urcs: &[
@@ -261,6 +291,8 @@ const QUECTEL: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 /// The Quectel EG060W (Cudy LT700): same commands; its `+CGMM` selects the
@@ -272,7 +304,38 @@ const QUECTEL_EG060W: Personality = Personality {
     ..QUECTEL
 };
 
-/// Fibocom FG621-EA class (OpenWrt PRs #19793, #24974): `AT+GTRNDIS=1,cid` dials.
+/// Quectel RM500Q-GL class on 5G standalone: `+C5GREG` registered with AcT 11, `+COPS`
+/// AcT 12 and a `"NR5G-SA"` serving cell, as a Quectel RG801H logged it (FUjr/QModem,
+/// application/quectel_CM_5G_M/src/log/ecm_ncm_rndis.txt, f5035b7d).
+const QUECTEL_RM500Q: Personality = Personality {
+    name: "quectel-rm500q",
+    model: "RM500Q-GL",
+    revision: "RM500QGLABR11A06M4G",
+    commands: QUECTEL_5G_COMMANDS,
+    radio: Radio::NrSa,
+    ..QUECTEL
+};
+
+/// The same module on 5G non-standalone (EN-DC): LTE anchor plus an NR5G-NSA leg.
+const QUECTEL_RM500Q_NSA: Personality = Personality {
+    name: "quectel-rm500q-nsa",
+    radio: Radio::NrNsa,
+    ..QUECTEL_RM500Q
+};
+
+const QUECTEL_5G_COMMANDS: &[(&str, Action)] = &[
+    ("+QICSGP", Action::Pdp(PdpStyle::Qicsgp)),
+    ("+QNETDEVCTL", Action::Dial(DialStyle::ActAsync)),
+    ("+QCFG", Action::Mode(ModeStyle::QcfgNwscan)),
+    ("+QPINC", Action::PinCounters(PinCounterStyle::Qpinc)),
+    ("+QCCID", Action::Iccid),
+    ("+QENG", Action::Qeng),
+    ("+C5GREG", Action::C5greg),
+    ("+CGACT", Action::Dial(DialStyle::ActSync)),
+];
+
+/// Fibocom FG621-EA class (OpenWrt PRs #19793, #24974): `AT+GTRNDIS=1,cid` dials. Its
+/// `+CESQ` has Fibocom's nine fields (the FM350-GL's real samples).
 const FIBOCOM: Personality = Personality {
     name: "fibocom",
     manufacturer: "Fibocom",
@@ -283,6 +346,7 @@ const FIBOCOM: Personality = Personality {
         ("+GTRNDIS", Action::Dial(DialStyle::ActSync)),
         ("+CGACT", Action::Dial(DialStyle::ActSync)),
         ("+CPINR", Action::PinCounters(PinCounterStyle::Cpinr)),
+        ("+C5GREG", Action::C5greg),
     ],
     boot_urcs: &["RDY"],
     conn_urcs: ConnUrcs::Cgev,
@@ -290,6 +354,8 @@ const FIBOCOM: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: true,
 };
 
 
@@ -303,6 +369,7 @@ const SIERRA: Personality = Personality {
         ("$QCPDPP", Action::Pdp(PdpStyle::Qcpdpp)),
         ("!SCACT", Action::Dial(DialStyle::ActSync)),
         ("!SELRAT", Action::Mode(ModeStyle::Selrat)),
+        ("!GSTATUS", Action::Gstatus),
         ("+CGACT", Action::Dial(DialStyle::ActSync)),
     ],
     boot_urcs: &[],
@@ -311,6 +378,8 @@ const SIERRA: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 /// ZTE and Marvell share the ZTE command set (`+ZGDCONT`, `+ZGPCOAUTH`, `+ZGACT`).
@@ -335,6 +404,8 @@ const ZTE: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 const MARVELL: Personality = Personality {
@@ -373,6 +444,8 @@ const SONY: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[5, 6],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 const SAMSUNG: Personality = Personality {
@@ -391,6 +464,8 @@ const SAMSUNG: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[5],
     attach_dials: true,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 /// D-Link DWR-512 (`mtk1` key): `+CGACT` dial, then `+CGDATA="M-MBIM",cid,1`.
@@ -410,6 +485,8 @@ const MTK1: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 /// UNISOC SL8563 / TOZED TL70-C (`spreadtrum` key).
@@ -431,11 +508,13 @@ const SPREADTRUM: Personality = Personality {
     boot_cfun: 1,
     cfun_mode_levels: &[],
     attach_dials: false,
+    radio: Radio::Lte,
+    cesq_nr_fields: false,
 };
 
 static ALL: &[Personality] = &[
     HUAWEI, GENERIC, QUECTEL, SIERRA, ZTE, MARVELL, MIKROTIK, SONY, SAMSUNG, MTK1, SPREADTRUM,
-    QUECTEL_EG060W, FIBOCOM,
+    QUECTEL_EG060W, FIBOCOM, QUECTEL_RM500Q, QUECTEL_RM500Q_NSA,
 ];
 
 static NAMES: &[&str] = &[
@@ -452,6 +531,8 @@ static NAMES: &[&str] = &[
     "spreadtrum",
     "quectel-eg060w",
     "fibocom",
+    "quectel-rm500q",
+    "quectel-rm500q-nsa",
 ];
 
 /// Names of all personalities.
@@ -507,6 +588,8 @@ mod tests {
             ("spreadtrum", "spreadtrum"),
             ("quectel-eg060w", "quectel"),
             ("fibocom", "fibocom"),
+            ("quectel-rm500q", "quectel"),
+            ("quectel-rm500q-nsa", "quectel"),
         ];
         for (name, key) in keys {
             let p = find(name).expect("personality");

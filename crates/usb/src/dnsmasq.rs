@@ -47,7 +47,7 @@ pub fn parse_rebind_protection(text: &str) -> Option<RebindProtection> {
 }
 
 /// Split a UCI line into words, removing one level of '…' or "…" quoting; stops at `#`.
-fn uci_words(line: &str) -> Vec<String> {
+pub(crate) fn uci_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut chars = line.trim().chars().peekable();
     while let Some(&c) = chars.peek() {

@@ -23,6 +23,8 @@ pub struct ConfiguredIface {
     pub device: PathBuf,
     /// The device after following symlinks; `None` when it does not exist.
     pub resolved: Option<PathBuf>,
+    /// `option share_port`: the pty other programs should use instead of `device`.
+    pub share_port: Option<PathBuf>,
 }
 
 impl ConfiguredIface {
@@ -32,7 +34,13 @@ impl ConfiguredIface {
             name: name.to_string(),
             device: device.to_path_buf(),
             resolved: std::fs::canonicalize(device).ok(),
+            share_port: None,
         }
+    }
+
+    pub fn with_share_port(mut self, share_port: Option<PathBuf>) -> Self {
+        self.share_port = share_port;
+        self
     }
 }
 
@@ -56,6 +64,8 @@ pub struct DoctorContext {
     pub probes: Vec<PortProbe>,
     /// Package manager of the system, for the install commands.
     pub installer: Installer,
+    /// Other programs' configured AT ports ([`crate::port_users`]).
+    pub port_users: Vec<crate::PortUser>,
     /// Notes from reading the input (e.g. [`crate::DevicesFile::notes`] of a cut dump),
     /// carried into the report.
     pub input_notes: Vec<String>,
@@ -196,6 +206,7 @@ pub fn diagnose(devices: &[UsbDevice], ctx: &DoctorContext) -> Report {
     check_configured(ctx, &modems, &mut findings);
     check_rebind(ctx, &mut findings);
     check_probes(ctx, &modems, &mut findings);
+    check_port_users(ctx, &mut findings);
     findings.sort_by_key(|f| f.severity);
     Report {
         findings,
@@ -667,6 +678,48 @@ fn check_rebind(ctx: &DoctorContext, findings: &mut Vec<Finding>) {
     });
 }
 
+/// A tool configured on the port ncmd keeps open would read ncmd's replies and ncmd
+/// its: point it at the shared port (and turn that on when it is off).
+fn check_port_users(ctx: &DoctorContext, findings: &mut Vec<Finding>) {
+    let basename = |p: &Path| p.file_name().map(|n| n.to_os_string());
+    for user in &ctx.port_users {
+        let used = Path::new(&user.device);
+        let resolved = std::path::absolute(used).ok();
+        let Some(iface) = ctx.configured.iter().find(|c| {
+            c.device == used
+                || (c.resolved.is_some() && c.resolved.as_deref() == resolved.as_deref())
+                || (basename(&c.device).is_some() && basename(&c.device) == basename(used))
+        }) else {
+            continue;
+        };
+        let (share, turn_on) = match &iface.share_port {
+            Some(p) => (p.display().to_string(), None),
+            None => (
+                "/dev/ttyNCM0".to_string(),
+                Some(format!(
+                    "uci set network.{0}.share_port='/dev/ttyNCM0' && uci commit network && ifup {0}   (add share_ports '2' when two such tools run at once)",
+                    iface.name
+                )),
+            ),
+        };
+        let mut fix: Vec<String> = turn_on.into_iter().collect();
+        fix.push(format!(
+            "in {}, set option {} to '{share}' (then restart {})",
+            user.file, user.option, user.tool
+        ));
+        findings.push(Finding {
+            severity: Severity::Warning,
+            subject: user.tool.clone(),
+            problem: format!(
+                "{} ({}, option {}) uses {}, the AT port ncmd keeps open for {}: the two would read each other's replies",
+                user.tool, user.file, user.option, user.device, iface.name
+            ),
+            fix,
+            source: None,
+        });
+    }
+}
+
 fn check_probes(ctx: &DoctorContext, modems: &[ModemReport], findings: &mut Vec<Finding>) {
     let suggestion = modems.iter().find_map(|m| m.control_port.clone());
     for probe in &ctx.probes {
@@ -869,6 +922,43 @@ mod tests {
         let f = &report.findings[0];
         assert_eq!(f.severity, Severity::Error);
         assert_eq!(f.fix[0], "apk update && apk add usb-modeswitch");
+    }
+
+    #[test]
+    fn a_tool_on_ncmd_s_port_is_pointed_at_the_shared_port() {
+        let sms_tool = |device: &str| crate::PortUser {
+            tool: "sms_tool".into(),
+            file: "/etc/config/sms_tool".into(),
+            option: "readport".into(),
+            device: device.into(),
+        };
+        let wwan = ConfiguredIface::check("wwan", Path::new("/dev/ttyUSB2"));
+        let mut ctx = DoctorContext {
+            configured: vec![wwan.clone()],
+            port_users: vec![sms_tool("/dev/ttyUSB2"), sms_tool("/dev/ttyUSB9")],
+            ..DoctorContext::default()
+        };
+        let found: Vec<_> = diagnose(&[], &ctx)
+            .findings
+            .into_iter()
+            .filter(|f| f.subject == "sms_tool")
+            .collect();
+        assert_eq!(found.len(), 1, "only the tool on ncmd's port: {found:?}");
+        assert!(found[0].problem.contains("/dev/ttyUSB2") && found[0].problem.contains("wwan"));
+        assert!(
+            found[0].fix[0].contains("uci set network.wwan.share_port='/dev/ttyNCM0'"),
+            "{:?}",
+            found[0].fix
+        );
+        assert!(found[0].fix[1].contains("option readport to '/dev/ttyNCM0'"));
+        // Sharing already on: only the tool's own setting to change, to the configured link.
+        ctx.configured = vec![wwan.with_share_port(Some("/dev/ttyMODEM".into()))];
+        let found: Vec<_> = diagnose(&[], &ctx)
+            .findings
+            .into_iter()
+            .filter(|f| f.subject == "sms_tool")
+            .collect();
+        assert_eq!(found[0].fix, ["in /etc/config/sms_tool, set option readport to '/dev/ttyMODEM' (then restart sms_tool)"]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod doctor;
 mod error;
 pub mod knowledge;
 mod model;
+pub mod port_users;
 pub mod sysfs;
 
 pub use devices_file::{parse_devices_file, DevicesFile};
@@ -21,4 +22,5 @@ pub use dnsmasq::{parse_rebind_protection, RebindProtection};
 pub use doctor::{diagnose, render, ConfiguredIface, DoctorContext, Installer, PortProbe, Report};
 pub use error::UsbError;
 pub use model::{UsbConfiguration, UsbDevice, UsbInterface};
+pub use port_users::{parse_port_users, PortUser};
 pub use sysfs::{data_interface_for, discover, DataPorts};

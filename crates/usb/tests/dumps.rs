@@ -377,6 +377,7 @@ fn context_checks_beyond_usb() {
             name: "lte".into(),
             device: "/dev/ttyUSB1".into(),
             resolved: None,
+            share_port: None,
         }],
         rebind_protection: ncmd_usb::parse_rebind_protection(
             "config dnsmasq\n\toption rebind_protection '1'\n",
@@ -394,6 +395,7 @@ fn context_checks_beyond_usb() {
             },
         ],
         installer: ncmd_usb::doctor::Installer::Opkg,
+        port_users: vec![],
         input_notes: vec![],
     };
     let report = diagnose(&file.devices, &ctx);

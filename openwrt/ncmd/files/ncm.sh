@@ -38,6 +38,8 @@ proto_ncm_init_config() {
 	proto_config_add_int backoff_max
 	proto_config_add_int linksettle
 	proto_config_add_int attachwait
+	proto_config_add_string share_port
+	proto_config_add_int share_ports
 	proto_config_add_defaults
 }
 

@@ -1,8 +1,9 @@
-//! Huawei vendor replies: `^SYSCFGEX?`/`=?` (network mode and bands), `^NDISSTAT` URC and
+//! Huawei vendor replies: `^SYSCFGEX?`/`=?` (network mode and bands), `^SYSINFOEX` (serving
+//! system), `^NDISSTAT` URC and
 //! `^NDISSTATQRY?` (NDIS connection state per IP family), `^DHCP?` and `^DHCPV6?` (the
 //! addresses the modem gave the NCM link).
 
-use super::{fields, payload, payloads, Field, ParseError, Reply};
+use super::{fields, payload, payloads, Field, ParseError, Reply, Technology};
 use serde::Serialize;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -125,9 +126,18 @@ pub struct NdisStatus {
     pub ipv6: Option<NdisState>,
 }
 
+impl NdisStatus {
+    /// The data session is up on at least one family: a modem connected on IPv6 only
+    /// (`^NDISSTATQRY: 0,,,"IPV4",1,,,"IPV6"`) is connected.
+    pub fn connected(&self) -> bool {
+        [self.ipv4, self.ipv6].contains(&Some(NdisState::Connected))
+    }
+}
+
 /// Reads `^NDISSTAT:` URCs and `^NDISSTATQRY:` replies in every form seen: one family per
 /// line (`1,,,"IPV4"`, quoted or not), both families on one line
-/// (`1,,,"IPV4",0,,,"IPV6"`), and the old bare `^NDISSTATQRY: 1` (IPv4 only).
+/// (`1,,,"IPV4",0,,,"IPV6"`), the old bare `^NDISSTATQRY: 1` (IPv4 only), any letter
+/// case of prefix and family (`^NDISSTATQry:1`), and a trailing empty field.
 pub fn ndisstat<R: Reply + ?Sized>(reply: &R) -> Result<NdisStatus, ParseError> {
     let mut lines = payloads(reply, "^NDISSTATQRY:");
     lines.extend(payloads(reply, "^NDISSTAT:"));
@@ -142,7 +152,10 @@ pub fn ndisstat<R: Reply + ?Sized>(reply: &R) -> Result<NdisStatus, ParseError> 
     for line in lines {
         let f = fields(line);
         let bad = |why: String| ParseError::new("^NDISSTAT", line, why);
-        for group in f.chunks(4) {
+        for (i, group) in f.chunks(4).enumerate() {
+            if i > 0 && group.iter().all(Field::is_empty) {
+                continue;
+            }
             let state = match group[0].num::<u8>().map_err(bad)? {
                 Some(0) => NdisState::Disconnected,
                 Some(1) => NdisState::Connected,
@@ -162,6 +175,60 @@ pub fn ndisstat<R: Reply + ?Sized>(reply: &R) -> Result<NdisStatus, ParseError> 
     Ok(out)
 }
 
+/// `^SYSINFOEX: <srv_status>,<srv_domain>,<roam_status>,<sim_state>,<reserved>,<sysmode>,
+/// <sysmode_name>,<submode>,<submode_name>` (names quoted or not, E303 leaves the quotes
+/// out; ModemManager plugins/huawei). The technology is read from the name (`GSM`,
+/// `WCDMA`, `TD-SCDMA`, `LTE`, `NR`/`NR-5GC`…), which 5G firmwares extend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SysInfoEx {
+    /// 0 no service, 1 restricted, 2 valid, 3 restricted regional, 4 power saving.
+    pub srv_status: u8,
+    /// 0 none, 1 CS only, 2 PS only, 3 PS+CS, 4 searching.
+    pub srv_domain: u8,
+    pub roaming: bool,
+    pub technology: Option<Technology>,
+    /// `sysmode_name` as printed (`LTE`, `WCDMA`, `NR-5GC`).
+    pub sysmode_name: String,
+    /// `submode_name` as printed (`HSPA+`, `LTE FDD`, …).
+    pub submode_name: String,
+}
+
+pub fn sysinfoex<R: Reply + ?Sized>(reply: &R) -> Result<SysInfoEx, ParseError> {
+    let line = payload(reply, &["^SYSINFOEX:"], false)
+        .ok_or_else(|| ParseError::new("^SYSINFOEX", "", "no ^SYSINFOEX line"))?;
+    let f = fields(line);
+    let bad = |why: String| ParseError::new("^SYSINFOEX", line, why);
+    if f.len() < 7 {
+        return Err(bad("expected srv_status,srv_domain,roam,sim_state,,sysmode,sysmode_name[,submode,submode_name]".into()));
+    }
+    let n = |i: usize| {
+        f[i].num::<u8>()
+            .map_err(bad)?
+            .ok_or_else(|| bad("field missing".into()))
+    };
+    let name = f[6].text.to_string();
+    let upper = name.to_ascii_uppercase();
+    let technology = if upper.starts_with("NR") {
+        Some(Technology::Nr5g)
+    } else if upper.starts_with("LTE") {
+        Some(Technology::Lte)
+    } else if upper.contains("WCDMA") || upper.contains("TD-SCDMA") {
+        Some(Technology::Umts)
+    } else if upper.starts_with("GSM") {
+        Some(Technology::Gsm)
+    } else {
+        None
+    };
+    Ok(SysInfoEx {
+        srv_status: n(0)?,
+        srv_domain: n(1)?,
+        roaming: n(2)? == 1,
+        technology,
+        sysmode_name: name,
+        submode_name: f.get(8).map_or("", |s| s.text).to_string(),
+    })
+}
+
 /// `^DHCP: <ip>,<netmask>,<gateway>,<server>,<dns1>,<dns2>,<max_rx>,<max_tx>`: the first six
 /// are IPv4 addresses as little-endian hex (`0100A8C0` = 192.168.0.1, leading zeros may be
 /// dropped), the rates decimal bit/s.
@@ -179,8 +246,14 @@ pub struct HuaweiDhcp {
     pub max_tx_bps: u64,
 }
 
+/// Some firmwares write each address with a `0x`/`0X` prefix (ModemManager's ^DHCP tests).
 fn le_hex_v4(f: &Field<'_>) -> Result<Ipv4Addr, String> {
-    u32::from_str_radix(f.text, 16)
+    let digits = f
+        .text
+        .strip_prefix("0x")
+        .or_else(|| f.text.strip_prefix("0X"))
+        .unwrap_or(f.text);
+    u32::from_str_radix(digits, 16)
         .map(|v| Ipv4Addr::from(v.to_le_bytes()))
         .map_err(|_| format!("{:?} is not a hex IPv4 address", f.text))
 }
@@ -425,6 +498,105 @@ mod tests {
         );
         assert!(dhcp("^DHCP: zz,0,0,0,0,0,0,0").is_err());
         assert!(dhcp("^DHCP: 1,2").is_err());
+    }
+
+    /// ModemManager plugins/huawei/tests/test-modem-helpers-huawei.c (ndisstatqry_tests and
+    /// dhcp_tests), commit 9a2d5863eb21957767dbc826b481080c08736590.
+    #[test]
+    fn ndisstat_short_forms_and_ipv6_only() {
+        for (reply, v4) in [
+            ("^NDISSTATQry:1", true),
+            ("^NDISSTATQry:1\r\n", true),
+            ("^NDISSTATQry:0", false),
+        ] {
+            let s = ndisstat(reply).unwrap();
+            assert_eq!(s.connected(), v4, "{reply}");
+            assert_eq!(s.ipv6, None);
+        }
+        // Connected on IPv6 only: connected (the old profile pattern "^NDISSTATQRY: 1*" said no).
+        let s = ndisstat("^NDISSTATQRY: 0,,,\"IPV4\",1,,,\"IPV6\"").unwrap();
+        assert!(s.connected());
+        assert_eq!(s.ipv4, Some(NdisState::Disconnected));
+        let s = ndisstat("^NDISSTAT: 1,,,IPV6").unwrap();
+        assert!(s.connected());
+        assert!(!ndisstat("^NDISSTATQRY: 0,,,\"IPV4\",0,,,\"IPV6\"")
+            .unwrap()
+            .connected());
+        // Lower-case family and a trailing comma (constructed variants of the above).
+        assert!(ndisstat("^ndisstatqry: 1,,,\"ipv4\",").unwrap().connected());
+        assert!(ndisstat("^NDISSTATQRY: ").is_err());
+    }
+
+    #[test]
+    fn dhcp_hex_prefixes() {
+        let cases = [
+            "^DHCP:a3ec5c64,f8ffffff,a1ec5c64,a1ec5c64,2200b10a,74bba80a,236800,236800\r\n",
+            "^DHCP:0xa3ec5c64,0xf8ffffff,0xa1ec5c64,0xa1ec5c64,0x2200b10a,0x74bba80a,236800,236800\r\n",
+        ];
+        for c in cases {
+            let d = dhcp(c).unwrap_or_else(|e| panic!("{c}: {e}"));
+            assert_eq!(
+                (d.address, d.prefix_len),
+                (Ipv4Addr::new(100, 92, 236, 163), 29),
+                "{c}"
+            );
+            assert_eq!(d.gateway, Some(Ipv4Addr::new(100, 92, 236, 161)));
+            assert_eq!(
+                d.dns,
+                vec![
+                    Ipv4Addr::new(10, 177, 0, 34),
+                    Ipv4Addr::new(10, 168, 187, 116)
+                ]
+            );
+        }
+        for c in [
+            "^DHCP: CCDB080A,F8FFFFFF,C9DB080A,C9DB080A,E67B59C0,E77B59C0,85600,85600\r\n",
+            "^DHCP: 0xCCDB080A,0xF8FFFFFF,0xC9DB080A,0xC9DB080A,0xE67B59C0,0xE77B59C0,85600,85600\r\n",
+            "^DHCP: 0XCCDB080A,0XF8FFFFFF,0XC9DB080A,0XC9DB080A,0XE67B59C0,0XE77B59C0,85600,85600\r\n",
+        ] {
+            let d = dhcp(c).unwrap_or_else(|e| panic!("{c}: {e}"));
+            assert_eq!((d.address, d.prefix_len), (Ipv4Addr::new(10, 8, 219, 204), 29), "{c}");
+            assert_eq!(d.gateway, Some(Ipv4Addr::new(10, 8, 219, 201)));
+            assert_eq!(d.dns, vec![Ipv4Addr::new(192, 89, 123, 230), Ipv4Addr::new(192, 89, 123, 231)]);
+            assert_eq!(d.max_rx_bps, 85600);
+        }
+        let d =
+            dhcp("^DHCP: 1010A0A,FCFFFFFF,2010A0A,2010A0A,0,0,150000000,150000000\r\n").unwrap();
+        assert_eq!((d.address, d.prefix_len), (Ipv4Addr::new(10, 10, 1, 1), 30));
+        assert!(dhcp("^DHCP: 0x,0,0,0,0,0").is_err());
+    }
+
+    #[test]
+    fn sysinfoex_replies() {
+        // ModemManager test-modem-helpers-huawei.c (sysinfoex_tests), 9a2d586.
+        for r in [
+            "^SYSINFOEX:2,4,5,1,,3,WCDMA,41,HSPA+",
+            "^SYSINFOEX:2,4,5,1,,3,\"WCDMA\",41,\"HSPA+\"",
+            "^SYSINFOEX: 2,4,5,1,0,3,\"WCDMA\",41,\"HSPA+\"",
+        ] {
+            let s = sysinfoex(r).unwrap_or_else(|e| panic!("{r}: {e}"));
+            assert_eq!(
+                (s.srv_status, s.srv_domain, s.technology),
+                (2, 4, Some(Technology::Umts)),
+                "{r}"
+            );
+            assert_eq!(s.submode_name, "HSPA+");
+        }
+        // Constructed in the same layout for the LTE and 5G system modes.
+        assert_eq!(
+            sysinfoex("^SYSINFOEX: 2,3,0,1,,6,\"LTE\",101,\"LTE\"")
+                .unwrap()
+                .technology,
+            Some(Technology::Lte)
+        );
+        assert_eq!(
+            sysinfoex("^SYSINFOEX: 2,2,0,1,,11,\"NR-5GC\",111,\"NR-5GC\"")
+                .unwrap()
+                .technology,
+            Some(Technology::Nr5g)
+        );
+        assert!(sysinfoex("^SYSINFOEX: 2,x,0,1,,6,\"LTE\"").is_err());
+        assert!(sysinfoex("^SYSINFOEX: 2").is_err());
     }
 
     #[test]

@@ -18,15 +18,18 @@ mod signal;
 mod sim;
 
 pub use huawei::{
-    dhcp, dhcpv6, ndisstat, syscfgex, syscfgex_test, HuaweiDhcp, HuaweiDhcpV6, NdisState,
-    NdisStatus, SysCfgEx, SysCfgExTest,
+    dhcp, dhcpv6, ndisstat, syscfgex, syscfgex_test, sysinfoex, HuaweiDhcp, HuaweiDhcpV6,
+    NdisState, NdisStatus, SysCfgEx, SysCfgExTest, SysInfoEx,
 };
 pub use identity::{iccid, info_value};
 pub use pdp::{
-    cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, ContextParams, PdpAddress, PdpContext,
+    cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, context_ip, ContextIp, ContextParams,
+    Ipv4Params, Ipv6Params, PdpAddress, PdpContext,
 };
-pub use registration::{cops, creg, Operator, RegStatus, Registration};
-pub use signal::{csq, hcsq, Csq, Hcsq};
+pub use registration::{best_registration, cops, creg, Operator, RegStatus, Registration};
+pub use signal::{
+    cesq, csq, gstatus, hcsq, qeng_servingcell, signal, Csq, Hcsq, LegSignal, Signal,
+};
 pub use sim::{
     cpin, cpinr, huawei_cpin, qpinc, PinCounters, PinRetries, QuectelPinCounter, SimLock,
 };
@@ -47,7 +50,12 @@ pub fn run_all<R: Reply + ?Sized>(r: &R) {
     let _ = qpinc(r);
     let _ = csq(r);
     let _ = hcsq(r);
+    let _ = cesq(r);
+    let _ = qeng_servingcell(r);
+    let _ = gstatus(r);
+    let _ = signal(r);
     let _ = creg(r);
+    let _ = creg(r).map(|x| best_registration(&[x]));
     let _ = cops(r);
     let _ = cgdcont(r);
     let _ = cgdcont_test(r);
@@ -60,6 +68,7 @@ pub fn run_all<R: Reply + ?Sized>(r: &R) {
     let _ = ndisstat(r);
     let _ = dhcp(r);
     let _ = dhcpv6(r);
+    let _ = sysinfoex(r);
 }
 
 /// A reply could not be read as the expected value.

@@ -156,7 +156,15 @@ pub fn cgpaddr<R: Reply + ?Sized>(reply: &R) -> Result<Vec<PdpAddress>, ParseErr
         .collect()
 }
 
-/// `+CGCONTRDP: <cid>,<bearer_id>,<apn>[,<addr and mask>[,<gw>[,<dns1>[,<dns2>…]]]]`.
+/// One `+CGCONTRDP` line: the parameters the network gave one context (one line per IP
+/// family for an IPV4V6 context).
+///
+/// `prefix_len` is `None` when the modem gave **no mask** (Quectel RG501Q/RM520N print
+/// a bare address, an IPv6 address comes without one in the layout of 27.007 v9.4+).
+/// That is not /32 or /128: the caller decides (ncmd puts the address on the link with an
+/// on-link route to the gateway; see DESIGN.md). `gateway` is never the limited broadcast
+/// address, and it may equal `address` (TIM Italy's network does that: the link is
+/// point-to-point, the route goes out of the interface).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContextParams {
     pub cid: u8,
@@ -166,8 +174,43 @@ pub struct ContextParams {
     pub prefix_len: Option<u8>,
     pub gateway: Option<IpAddr>,
     pub dns: Vec<IpAddr>,
+    /// The reply used the layout from before 3GPP TS 27.007 v9.4, where the subnet mask
+    /// is a field of its own after the address (every later field one place further).
+    pub legacy_layout: bool,
 }
 
+/// The prefix length of `text` when it is a contiguous netmask of `family` (v6 or not)
+/// with at least 8 bits (`255.255.255.0`, 16 dotted numbers or colon form for IPv6). A
+/// gateway or DNS server never looks like that.
+fn netmask_len(text: &str, v6: bool) -> Option<u8> {
+    let text = text.trim();
+    let octets: Vec<u8> = match text.parse::<Ipv6Addr>() {
+        Ok(m) if v6 => m.octets().to_vec(),
+        _ => text
+            .split('.')
+            .map(|p| p.parse::<u8>())
+            .collect::<Result<_, _>>()
+            .ok()?,
+    };
+    let want = if v6 { 16 } else { 4 };
+    (octets.len() == want)
+        .then(|| mask_len(&octets))
+        .flatten()
+        .filter(|l| *l >= 8)
+}
+
+/// A gateway field: empty, unspecified or the limited broadcast address → `None`.
+fn gateway(f: Option<&Field<'_>>) -> Option<IpAddr> {
+    addr(f).filter(|a| *a != IpAddr::V4(Ipv4Addr::BROADCAST))
+}
+
+/// Reads `+CGCONTRDP: <cid>,<bearer_id>,<apn>[,<local address and subnet mask>[,<gw>
+/// [,<dns1>[,<dns2>…]]]]` in both layouts of 27.007 §10.1.23: since v9.4 the mask is
+/// appended to the address in one field (`a1.a2.a3.a4.m1.m2.m3.m4`, 32 numbers for
+/// IPv6); before, it was a field of its own. The old layout is recognised when the
+/// address field has no mask and the next field is a netmask (a gateway never is);
+/// then every later field is read one place further, as ModemManager does
+/// (mm_3gpp_parse_cgcontrdp_response).
 pub fn cgcontrdp<R: Reply + ?Sized>(reply: &R) -> Result<Vec<ContextParams>, ParseError> {
     payloads(reply, "+CGCONTRDP:")
         .into_iter()
@@ -181,17 +224,107 @@ pub fn cgcontrdp<R: Reply + ?Sized>(reply: &R) -> Result<Vec<ContextParams>, Par
                 .get(3)
                 .and_then(|a| addr_mask(a.text))
                 .filter(|(a, _)| !a.is_unspecified());
+            let separate_mask = match (local, f.get(4)) {
+                (Some((a, None)), Some(next)) => netmask_len(next.text, a.is_ipv6()),
+                _ => None,
+            };
+            let shift = usize::from(separate_mask.is_some());
             Ok(ContextParams {
                 cid: cid(f.first()).map_err(bad)?,
                 bearer_id: f[1].num::<u8>().map_err(bad)?,
                 apn: f[2].text.to_string(),
                 address: local.map(|(a, _)| a),
-                prefix_len: local.and_then(|(_, l)| l),
-                gateway: addr(f.get(4)),
-                dns: [5, 6].iter().filter_map(|i| addr(f.get(*i))).collect(),
+                prefix_len: separate_mask.or_else(|| local.and_then(|(_, l)| l)),
+                gateway: gateway(f.get(4 + shift)),
+                dns: [5, 6]
+                    .iter()
+                    .filter_map(|i| addr(f.get(i + shift)))
+                    .collect(),
+                legacy_layout: separate_mask.is_some(),
             })
         })
         .collect()
+}
+
+/// The IPv4 side of a context, typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ipv4Params {
+    pub address: Ipv4Addr,
+    /// `None`: the modem gave no mask (see [`ContextParams`]).
+    pub prefix_len: Option<u8>,
+    pub gateway: Option<Ipv4Addr>,
+    pub dns: Vec<Ipv4Addr>,
+}
+
+/// The IPv6 side of a context, typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ipv6Params {
+    /// Often only the link-local interface identifier (`fe80::…`): the global prefix
+    /// then comes by router advertisement on the data link.
+    pub address: Ipv6Addr,
+    /// `None`: the modem gave no prefix length.
+    pub prefix_len: Option<u8>,
+    pub gateway: Option<Ipv6Addr>,
+    pub dns: Vec<Ipv6Addr>,
+}
+
+/// Both families of one context, from all its `+CGCONTRDP` lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ContextIp {
+    pub ipv4: Option<Ipv4Params>,
+    pub ipv6: Option<Ipv6Params>,
+}
+
+/// Sorts the lines of context `cid` by IP family. A line without an address still
+/// contributes its DNS servers (T-Mobile US sends IPv6 DNS servers alone on one line).
+/// DNS servers go to the family they belong to, whichever line carried them.
+pub fn context_ip(params: &[ContextParams], cid: u8) -> ContextIp {
+    let mut out = ContextIp::default();
+    let lines: Vec<&ContextParams> = params.iter().filter(|p| p.cid == cid).collect();
+    let dns4: Vec<Ipv4Addr> = lines
+        .iter()
+        .flat_map(|p| &p.dns)
+        .filter_map(|d| match d {
+            IpAddr::V4(a) => Some(*a),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    let dns6: Vec<Ipv6Addr> = lines
+        .iter()
+        .flat_map(|p| &p.dns)
+        .filter_map(|d| match d {
+            IpAddr::V6(a) => Some(*a),
+            IpAddr::V4(_) => None,
+        })
+        .collect();
+    for p in &lines {
+        match p.address {
+            Some(IpAddr::V4(address)) if out.ipv4.is_none() => {
+                out.ipv4 = Some(Ipv4Params {
+                    address,
+                    prefix_len: p.prefix_len,
+                    gateway: match p.gateway {
+                        Some(IpAddr::V4(g)) => Some(g),
+                        _ => None,
+                    },
+                    dns: dns4.clone(),
+                })
+            }
+            Some(IpAddr::V6(address)) if out.ipv6.is_none() => {
+                out.ipv6 = Some(Ipv6Params {
+                    address,
+                    prefix_len: p.prefix_len,
+                    gateway: match p.gateway {
+                        Some(IpAddr::V6(g)) => Some(g),
+                        _ => None,
+                    },
+                    dns: dns6.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `+CGACT: <cid>,<state>` lines → (cid, active).
@@ -345,6 +478,112 @@ mod tests {
         );
         assert_eq!(r[0].address, Some(ip("10.148.167.210")));
         assert!(cgcontrdp("+CGCONTRDP: 1").is_err());
+    }
+
+    /// ModemManager src/tests/test-modem-helpers.c (cgcontrdp_response_tests), commit
+    /// 9a2d5863eb21957767dbc826b481080c08736590: (reply, address, prefix, gateway, dns,
+    /// legacy layout). The "Pre TS 27.007 v9.4.0" block is TIM Italy's network with the
+    /// mask in a field of its own; before the fix it gave gateway 255.255.255.255 and DNS
+    /// 2.197.17.49 (the gateway).
+    #[test]
+    fn cgcontrdp_modemmanager_corpus() {
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            Option<u8>,
+            Option<&'static str>,
+            &'static [&'static str],
+            bool,
+        );
+        let cases: &[Case] = &[
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49.255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\",\"10.206.56.132\",\"0.0.0.0\",\"0.0.0.0\",0",
+                Some("2.197.17.49"), Some(32), Some("2.197.17.49"), &["10.207.43.46", "10.206.56.132"], false),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49.255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\"",
+                Some("2.197.17.49"), Some(32), Some("2.197.17.49"), &["10.207.43.46"], false),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49.255.255.255.255\",\"2.197.17.49\"",
+                Some("2.197.17.49"), Some(32), Some("2.197.17.49"), &[], false),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49.255.255.255.255\"",
+                Some("2.197.17.49"), Some(32), None, &[], false),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\",\"255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\",\"10.206.56.132\",\"0.0.0.0\",\"0.0.0.0\"",
+                Some("2.197.17.49"), Some(32), Some("2.197.17.49"), &["10.207.43.46", "10.206.56.132"], true),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\",\"255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\"",
+                Some("2.197.17.49"), Some(32), Some("2.197.17.49"), &["10.207.43.46"], true),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\",\"255.255.255.255\",\"2.197.17.49\"",
+                Some("2.197.17.49"), Some(32), Some("2.197.17.49"), &[], true),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\",\"255.255.255.255\"",
+                Some("2.197.17.49"), Some(32), None, &[], true),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\"",
+                Some("2.197.17.49"), None, None, &[], false),
+            ("+CGCONTRDP: 1,5,\"internetipv6.mnc003.mcc260.gprs\",\"254.128.0.0.0.0.0.0.0.0.0.37.88.136.248.1\",\"\",\"42.1.23.0.0.2.255.255.0.0.0.0.0.0.159.1\",\"42.1.23.0.0.3.255.255.0.0.0.0.0.0.152.34\",\"\",\"\",0,0",
+                Some("fe80::25:5888:f801"), None, None, &["2a01:1700:2:ffff::9f01", "2a01:1700:3:ffff::9822"], false),
+            // Quectel EG915Q.
+            ("+CGCONTRDP: 2,6,\"fast.t-mobile.com\",\"38.7.251.144.154.37.192.120.172.57.189.17.176.171.138.245\",,\"253.0.151.106.0.0.0.0.0.0.0.0.0.0.0.9\",\"253.0.151.106.0.0.0.0.0.0.0.0.0.0.0.16\"",
+                Some("2607:fb90:9a25:c078:ac39:bd11:b0ab:8af5"), None, None, &["fd00:976a::9", "fd00:976a::10"], false),
+            ("+CGCONTRDP: 1,0,\"fast.t-mobile.com\",\"2607:FB90:B59A:02C1:0AD3:1B57:4FD4:21F4\",\"FE80:0000:0000:0000:B46D:57FF:FE45:4545\",\"fd00:976a::9\",\"fd00:976a::10\"",
+                Some("2607:fb90:b59a:2c1:ad3:1b57:4fd4:21f4"), None, Some("fe80::b46d:57ff:fe45:4545"), &["fd00:976a::9", "fd00:976a::10"], false),
+            ("+CGCONTRDP: 2,6,\"fast.t-mobile.com\",,,\"253.0.151.106.0.0.0.0.0.0.0.0.0.0.0.9\",\"253.0.151.106.0.0.0.0.0.0.0.0.0.0.0.16\"",
+                None, None, None, &["fd00:976a::9", "fd00:976a::10"], false),
+            ("+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\"", None, None, None, &[], false),
+            ("+CGCONTRDP: 4,5,\"\"", None, None, None, &[], false),
+        ];
+        for (reply, address, prefix, gw, dns, legacy) in cases {
+            let c = &cgcontrdp(*reply).unwrap_or_else(|e| panic!("{reply}: {e}"))[0];
+            assert_eq!(c.address, address.map(ip), "{reply}");
+            assert_eq!(c.prefix_len, *prefix, "{reply}");
+            assert_eq!(c.gateway, gw.map(ip), "{reply}");
+            assert_eq!(
+                c.dns,
+                dns.iter().map(|d| ip(d)).collect::<Vec<_>>(),
+                "{reply}"
+            );
+            assert_eq!(c.legacy_layout, *legacy, "{reply}");
+            assert_ne!(c.gateway, Some(ip("255.255.255.255")), "{reply}");
+        }
+    }
+
+    #[test]
+    fn context_ip_by_family() {
+        // An IPV4V6 context as two lines: the v4 line from the TIM corpus entry above,
+        // the v6 line from T-Mobile US (both ModemManager test-modem-helpers.c, 9a2d586).
+        let list = cgcontrdp(concat!(
+            "+CGCONTRDP: 1,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\",\"255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\",\"10.206.56.132\"\r\n",
+            "+CGCONTRDP: 1,0,\"fast.t-mobile.com\",\"2607:FB90:B59A:02C1:0AD3:1B57:4FD4:21F4\",\"FE80:0000:0000:0000:B46D:57FF:FE45:4545\",\"fd00:976a::9\",\"fd00:976a::10\"\r\n",
+            "+CGCONTRDP: 2,5,\"other\",\"10.0.0.1\""
+        ))
+        .unwrap();
+        let c = context_ip(&list, 1);
+        let v4 = c.ipv4.expect("ipv4");
+        assert_eq!(
+            (v4.address, v4.prefix_len),
+            (Ipv4Addr::new(2, 197, 17, 49), Some(32))
+        );
+        assert_eq!(v4.gateway, Some(Ipv4Addr::new(2, 197, 17, 49)));
+        assert_eq!(v4.dns.len(), 2);
+        let v6 = c.ipv6.expect("ipv6");
+        assert_eq!(
+            v6.address,
+            "2607:fb90:b59a:2c1:ad3:1b57:4fd4:21f4"
+                .parse::<Ipv6Addr>()
+                .unwrap()
+        );
+        assert_eq!(v6.prefix_len, None);
+        assert_eq!(
+            v6.gateway,
+            Some("fe80::b46d:57ff:fe45:4545".parse().unwrap())
+        );
+        assert_eq!(
+            v6.dns,
+            vec![
+                "fd00:976a::9".parse::<Ipv6Addr>().unwrap(),
+                "fd00:976a::10".parse().unwrap()
+            ]
+        );
+        // Quectel RG501Q (no mask): the address comes back with "no mask", not /32.
+        let q = cgcontrdp("+CGCONTRDP: 1,5,SMARTLTE,10.167.105.28,,10.151.151.44,10.151.151.48")
+            .unwrap();
+        let v4 = context_ip(&q, 1).ipv4.expect("ipv4");
+        assert_eq!((v4.prefix_len, v4.gateway), (None, None));
+        assert_eq!(context_ip(&q, 3), ContextIp::default());
     }
 
     #[test]

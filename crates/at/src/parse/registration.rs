@@ -63,7 +63,35 @@ pub struct Registration {
     pub lac: Option<u32>,
     /// Cell identity, from hex (NR cell ids are 36 bits, hence u64).
     pub cell_id: Option<u64>,
+    /// From `<AcT>`; without one, a registered `+CEREG` means LTE (EPS) and a registered
+    /// `+C5GREG` means NR (5GS), since each reports one domain only.
     pub technology: Option<Technology>,
+}
+
+/// The registration that best says how the modem is attached, from the replies to
+/// `+C5GREG?`, `+CEREG?`, `+CGREG?`, `+CREG?` in any order: a registered one first,
+/// the newest technology among them (NR over LTE over UMTS over GSM), then the most
+/// telling unregistered state (denied, searching, not registered, unknown).
+pub fn best_registration(regs: &[Registration]) -> Option<Registration> {
+    let rank = |r: &Registration| {
+        let registered = r.stat.is_registered();
+        let tech = r.technology.map_or(0, |t| match t {
+            Technology::Gsm => 1,
+            Technology::Umts => 2,
+            Technology::Lte => 3,
+            Technology::Nr5g => 4,
+        });
+        let state = match r.stat {
+            RegStatus::Home | RegStatus::Roaming => 5,
+            RegStatus::Denied => 4,
+            RegStatus::Searching => 3,
+            RegStatus::NotRegistered => 2,
+            RegStatus::Unknown | RegStatus::Other(_) => 1,
+        };
+        (registered, tech, state)
+    };
+    // max_by_key keeps the last of equals; reverse so the caller's order breaks ties.
+    regs.iter().rev().max_by_key(|r| rank(r)).copied()
 }
 
 const REG_PREFIXES: &[&str] = &["+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:"];
@@ -106,11 +134,23 @@ pub fn creg<R: Reply + ?Sized>(reply: &R) -> Result<Registration, ParseError> {
         .map_err(bad)?
         .ok_or_else(|| bad("stat missing".into()))?;
     let act = f.get(base + 3).and_then(|a| a.num::<u8>().ok().flatten());
+    let stat = RegStatus::from_stat(stat);
+    let lines = reply.reply_lines();
+    let prefix = lines.iter().find_map(|l| {
+        REG_PREFIXES
+            .iter()
+            .find(|p| crate::result::strip_prefix_ci(l, p).is_some())
+    });
+    let domain = match prefix {
+        Some(&"+CEREG:") if stat.is_registered() => Some(Technology::Lte),
+        Some(&"+C5GREG:") if stat.is_registered() => Some(Technology::Nr5g),
+        _ => None,
+    };
     Ok(Registration {
-        stat: RegStatus::from_stat(stat),
+        stat,
         lac: hex(f.get(base + 1)).map_err(bad)?,
         cell_id: hex(f.get(base + 2)).map_err(bad)?,
-        technology: act.and_then(Technology::from_act),
+        technology: act.and_then(Technology::from_act).or(domain),
     })
 }
 
@@ -119,9 +159,11 @@ pub fn creg<R: Reply + ?Sized>(reply: &R) -> Result<Registration, ParseError> {
 pub struct Operator {
     /// 0 automatic, 1 manual, 2 deregister, 3 format only, 4 manual/automatic.
     pub mode: u8,
-    /// Long or short alphanumeric name (format 0 or 1).
+    /// Long or short alphanumeric name (format 0 or 1), or whatever non-numeric text a
+    /// modem prints under format 2.
     pub name: Option<String>,
-    /// Numeric MCC+MNC (format 2).
+    /// MCC+MNC: only when the format field says numeric (2) and the value is 5 or 6
+    /// digits. An operator name never lands here.
     pub mcc_mnc: Option<String>,
     pub technology: Option<Technology>,
 }
@@ -147,10 +189,11 @@ pub fn cops<R: Reply + ?Sized>(reply: &R) -> Result<Operator, ParseError> {
         None => None,
     };
     let oper = f.get(2).map(|o| o.text.trim()).filter(|o| !o.is_empty());
+    let numeric = |o: &str| (5..=6).contains(&o.len()) && o.bytes().all(|b| b.is_ascii_digit());
     let (name, mcc_mnc) = match (format, oper) {
         (_, None) => (None, None),
-        (Some(2), Some(o)) => (None, Some(o.to_string())),
-        (Some(0 | 1) | None, Some(o)) => (Some(o.to_string()), None),
+        (Some(2), Some(o)) if numeric(o) => (None, Some(o.to_string())),
+        (Some(0..=2) | None, Some(o)) => (Some(o.to_string()), None),
         (Some(n), Some(_)) => return Err(bad(format!("unknown operator format {n}"))),
     };
     let act = match f.get(3) {
@@ -434,6 +477,65 @@ mod tests {
         assert!(creg("+CSQ: 1,2").is_err());
     }
 
+    /// Real 5G replies: Quectel RG801H in 5G SA (quectel-CM log in FUjr/QModem,
+    /// application/quectel_CM_5G_M/src/log/ecm_ncm_rndis.txt, commit
+    /// f5035b7d6d643666556e5c3fe7e765b3ebe79379) and ModemManager's multi-digit stat case
+    /// (src/tests/test-modem-helpers.c, 9a2d586).
+    #[test]
+    fn c5greg_real_and_best_of() {
+        let nr = creg("+C5GREG: 2,1,\"46550B\",\"0000000170C23000\",11,1,\"01\"").unwrap();
+        assert_eq!(
+            nr,
+            Registration {
+                stat: RegStatus::Home,
+                lac: Some(0x46550B),
+                cell_id: Some(0x170C23000),
+                technology: Some(Technology::Nr5g)
+            }
+        );
+        assert_eq!(
+            creg("\r\n+C5GREG: 1, 10\r\n").unwrap().stat,
+            RegStatus::Roaming
+        );
+        // Registered +C5GREG / +CEREG without AcT: the domain says the technology.
+        assert_eq!(
+            creg("+C5GREG: 0,1").unwrap().technology,
+            Some(Technology::Nr5g)
+        );
+        assert_eq!(
+            creg("+CEREG: 0,1").unwrap().technology,
+            Some(Technology::Lte)
+        );
+        assert_eq!(creg("+CEREG: 0,2").unwrap().technology, None);
+        assert_eq!(creg("+CGREG: 0,1").unwrap().technology, None);
+        // 5G SA: CEREG not registered (EPS), C5GREG registered → nr5g.
+        let regs = [
+            creg("+CEREG: 2,0").unwrap(),
+            nr,
+            creg("+CREG: 0,0").unwrap(),
+        ];
+        assert_eq!(
+            best_registration(&regs).map(|r| r.technology),
+            Some(Some(Technology::Nr5g))
+        );
+        // LTE registered, 5GS searching: lte.
+        let regs = [
+            creg("+C5GREG: 2,2").unwrap(),
+            creg("+CEREG: 2,1,\"00C8\",\"01A2B3C4\",7").unwrap(),
+        ];
+        assert_eq!(
+            best_registration(&regs).map(|r| (r.stat, r.technology)),
+            Some((RegStatus::Home, Some(Technology::Lte)))
+        );
+        // Nothing registered: denied says more than searching.
+        let regs = [creg("+CREG: 0,2").unwrap(), creg("+CEREG: 0,3").unwrap()];
+        assert_eq!(
+            best_registration(&regs).map(|r| r.stat),
+            Some(RegStatus::Denied)
+        );
+        assert_eq!(best_registration(&[]), None);
+    }
+
     #[test]
     fn regstatus_strings() {
         assert_eq!(RegStatus::from_stat(0).as_str(), "not-registered");
@@ -454,6 +556,25 @@ mod tests {
                 technology: Some(Technology::Lte)
             }
         );
+        // Quectel RG801H, 5G SA (FUjr/QModem quectel_CM_5G_M/src/log/ecm_ncm_rndis.txt,
+        // f5035b7d): AcT 12 (NG-RAN) → nr5g; the long and short names of the same log.
+        let o = cops("+COPS: 0,2,\"46000\",12").unwrap();
+        assert_eq!(
+            (o.mcc_mnc.as_deref(), o.technology),
+            (Some("46000"), Some(Technology::Nr5g))
+        );
+        assert_eq!(
+            cops("+COPS: 0,0,\"CHINA  MOBILE\",12")
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("CHINA  MOBILE")
+        );
+        // Quectel RM510Q-GL on EN-DC, AcT 13 (pchat-imm/quectel_rm510q_gl README.md, 7e20450).
+        assert_eq!(
+            cops("+COPS: 0,0,\"TRUE-H TRUE-H\",13").unwrap().technology,
+            Some(Technology::Nr5g)
+        );
         // "+COPS: 0,2,\"302490\",7" from a Quectel/T77 log (RooterSource t77data.sh).
         let o = cops("+COPS: 0,2,\"302490\",7").unwrap();
         assert_eq!(o.mcc_mnc.as_deref(), Some("302490"));
@@ -472,6 +593,11 @@ mod tests {
         );
         assert!(cops("+COPS: (2,\"Vodafone\",\"voda\",\"21401\",2),,(0-4),(0-2)").is_err());
         assert!(cops("+COPS: 0,7,\"x\"").is_err());
+        // A name printed under format 2 stays a name, never an MCC/MNC.
+        let o = cops("+COPS: 0,2,\"vodafone ES\",7").unwrap();
+        assert_eq!((o.name.as_deref(), o.mcc_mnc), (Some("vodafone ES"), None));
+        // Digits under format 0 are what the modem calls the name (Huawei 5G CPE log).
+        assert_eq!(cops("+COPS: 0,0,\"46000\",7").unwrap().mcc_mnc, None);
         assert!(cops("+COPS: a").is_err());
     }
 }

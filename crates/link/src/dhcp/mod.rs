@@ -6,6 +6,10 @@
 //! (SO_BINDTODEVICE) with the broadcast flag set, so replies arrive as broadcasts before
 //! the interface has an address; no packet socket is needed.
 //!
+//! Every lease passes [`crate::ipcheck`] (against what other interfaces hold) before it
+//! is returned: a lease with mask 0.0.0.0, a loopback router or the LAN's subnet is
+//! refused with [`DhcpError::Refused`], never handed on.
+//!
 //! Must not know about: applying the lease (the caller hands it to
 //! [`crate::netlink::Netlink::apply`]), timers for renewal (the session's business),
 //! modems.
@@ -19,6 +23,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
+use crate::ipcheck::{self, IpCheckError, Occupied, Prefix, Proposal, Proposed, Source};
 use crate::netlink::{LinkError, Netlink};
 use wire::{code, Message, MessageType, BOOT_REPLY, BOOT_REQUEST};
 
@@ -57,9 +62,16 @@ pub enum DhcpError {
         server: Ipv4Addr,
         detail: Option<String>,
     },
+    #[error("refused the lease of DHCP server {server} on {ifname}: {source}")]
+    Refused {
+        ifname: String,
+        server: Ipv4Addr,
+        #[source]
+        source: IpCheckError,
+    },
 }
 
-/// An address lease from a DHCP server.
+/// An address lease from a DHCP server, checked by [`crate::ipcheck`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     pub ifname: String,
@@ -90,7 +102,8 @@ enum Reply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct LeaseParams {
     address: Ipv4Addr,
-    prefix_len: u8,
+    /// Option 1 as sent (unchecked: 0.0.0.0 and holes are the check's to refuse).
+    mask: Option<Ipv4Addr>,
     gateway: Option<Ipv4Addr>,
     dns: Vec<Ipv4Addr>,
     server: Ipv4Addr,
@@ -123,12 +136,6 @@ fn backoff(attempt: u32) -> Duration {
     FIRST_RETRANSMIT
         .saturating_mul(1u32 << attempt.min(8))
         .min(MAX_RETRANSMIT)
-}
-
-fn prefix_len(mask: Ipv4Addr) -> Option<u8> {
-    let bits = u32::from(mask);
-    let len = bits.leading_ones();
-    (bits.checked_shl(len).unwrap_or(0) == 0).then_some(len as u8)
 }
 
 fn base_message(xid: u32, mac: &[u8], kind: MessageType) -> Message {
@@ -175,12 +182,11 @@ fn interpret(bytes: &[u8], xid: u32, mac: &[u8]) -> Option<Reply> {
             Some(Reply::Nak { server, detail })
         }
         MessageType::Ack => {
-            let prefix_len = prefix_len(msg.ipv4(code::SUBNET_MASK)?)?;
             let lease_time = Duration::from_secs(u64::from(msg.u32(code::LEASE_TIME)?));
             let renew_after = msg.u32(code::RENEWAL).map(|t| Duration::from_secs(u64::from(t))).unwrap_or(lease_time / 2);
             Some(Reply::Ack(LeaseParams {
                 address: msg.yiaddr,
-                prefix_len,
+                mask: msg.ipv4(code::SUBNET_MASK),
                 gateway: msg.ipv4(code::ROUTER),
                 dns: msg.ipv4s(code::DNS),
                 server,
@@ -320,24 +326,53 @@ async fn exchange(
     }
 }
 
-fn lease(ifname: &str, p: LeaseParams) -> Lease {
-    Lease {
+/// The lease `p` if it passes the IP check against `others` (pure). A lease without a
+/// subnet mask is a host address with its router on-link.
+fn checked_lease(ifname: &str, p: LeaseParams, others: &[Occupied]) -> Result<Lease, DhcpError> {
+    let proposal = Proposal {
+        from: Source::Dhcp,
+        ipv4: Some(Proposed {
+            address: p.address.into(),
+            prefix: p.mask.map_or(Prefix::Unknown, |m| Prefix::Mask(m.into())),
+            gateway: p.gateway.map(Into::into),
+            dns: p.dns.iter().map(|&d| d.into()).collect(),
+        }),
+        ipv6: None,
+        mtu: None,
+    };
+    let refused = |source| DhcpError::Refused {
         ifname: ifname.to_owned(),
-        address: p.address,
-        prefix_len: p.prefix_len,
-        gateway: p.gateway,
-        dns: p.dns,
+        server: p.server,
+        source,
+    };
+    let checked = ipcheck::check(&proposal, others).map_err(refused)?;
+    for warning in &checked.warnings {
+        tracing::warn!("{ifname}: {warning}");
+    }
+    let v4 = checked.ipv4.ok_or(refused(IpCheckError::Empty { from: Source::Dhcp }))?;
+    Ok(Lease {
+        ifname: ifname.to_owned(),
+        address: v4.address,
+        prefix_len: v4.prefix_len,
+        gateway: v4.gateway,
+        dns: v4.dns,
         server: p.server,
         lease_time: p.lease_time,
         renew_after: p.renew_after,
-    }
+    })
 }
 
-/// Obtains a lease on `ifname` (which must be up), giving up after `timeout`.
+/// What interfaces other than `ifname` hold, for the check of a lease.
+async fn others(ifname: &str) -> Result<Vec<Occupied>, DhcpError> {
+    Ok(Netlink::new().await?.occupied_elsewhere(ifname).await?)
+}
+
+/// Obtains a lease on `ifname` (which must be up), giving up after `timeout`; a lease
+/// that fails the IP check is [`DhcpError::Refused`].
 pub async fn acquire(ifname: &str, timeout: Duration) -> Result<Lease, DhcpError> {
     let mac = hw_address(ifname).await?;
     let params = exchange(ifname, &mac, Phase::Selecting, timeout).await?;
-    Ok(lease(ifname, params))
+    checked_lease(ifname, params, &others(ifname).await?)
 }
 
 /// Renews `lease` with its server (unicast; the lease's address must be applied).
@@ -349,7 +384,7 @@ pub async fn renew(lease_now: &Lease, timeout: Duration) -> Result<Lease, DhcpEr
         server: lease_now.server,
     };
     let params = exchange(&lease_now.ifname, &mac, phase, timeout).await?;
-    Ok(lease(&lease_now.ifname, params))
+    checked_lease(&lease_now.ifname, params, &others(&lease_now.ifname).await?)
 }
 
 /// Gives `lease` back to its server (one unicast RELEASE; the server does not answer).
@@ -394,12 +429,38 @@ mod tests {
         assert_eq!(backoff(u32::MAX), MAX_RETRANSMIT);
     }
 
+    fn params(mask: Option<[u8; 4]>, router: [u8; 4], dns: &[[u8; 4]]) -> LeaseParams {
+        LeaseParams {
+            address: Ipv4Addr::new(10, 64, 0, 2),
+            mask: mask.map(Ipv4Addr::from),
+            gateway: Some(Ipv4Addr::from(router)),
+            dns: dns.iter().map(|&d| Ipv4Addr::from(d)).collect(),
+            server: Ipv4Addr::new(10, 64, 0, 1),
+            lease_time: Duration::from_secs(3600),
+            renew_after: Duration::from_secs(1800),
+        }
+    }
+
     #[test]
-    fn prefix_from_mask() {
-        assert_eq!(prefix_len(Ipv4Addr::new(255, 255, 255, 252)), Some(30));
-        assert_eq!(prefix_len(Ipv4Addr::new(255, 255, 255, 255)), Some(32));
-        assert_eq!(prefix_len(Ipv4Addr::new(0, 0, 0, 0)), Some(0));
-        assert_eq!(prefix_len(Ipv4Addr::new(255, 0, 255, 0)), None);
+    fn leases_pass_the_ip_check() {
+        let ok = checked_lease("wwan0", params(Some([255, 255, 255, 252]), [10, 64, 0, 1], &[[10, 64, 0, 1]]), &[]).unwrap();
+        assert_eq!((ok.prefix_len, ok.gateway), (30, Some(Ipv4Addr::new(10, 64, 0, 1))));
+        // Issue 12: the client accepted mask 0.0.0.0.
+        let e = checked_lease("wwan0", params(Some([0, 0, 0, 0]), [10, 64, 0, 1], &[]), &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refused the lease of DHCP server 10.64.0.1 on wwan0: the DHCP lease's prefix length /0 for 10.64.0.2 is outside 1–32"
+        );
+        let e = checked_lease("wwan0", params(Some([255, 0, 255, 0]), [10, 64, 0, 1], &[]), &[]).unwrap_err();
+        assert!(matches!(e, DhcpError::Refused { source: IpCheckError::MaskHoles { .. }, .. }), "{e}");
+        let e = checked_lease("wwan0", params(Some([255, 255, 255, 252]), [127, 0, 0, 1], &[]), &[]).unwrap_err();
+        assert!(matches!(e, DhcpError::Refused { source: IpCheckError::NotUnicast { .. }, .. }), "{e}");
+        // No mask: a host address with its router on-link; a bad DNS server is dropped.
+        let host = checked_lease("wwan0", params(None, [10, 9, 0, 1], &[[224, 0, 0, 1], [10, 64, 0, 53]]), &[]).unwrap();
+        assert_eq!((host.prefix_len, host.dns.clone()), (32, vec![Ipv4Addr::new(10, 64, 0, 53)]));
+        let lan = [Occupied { holder: "br-lan".into(), network: Ipv4Addr::new(10, 64, 0, 0).into(), prefix_len: 24, address: None }];
+        let e = checked_lease("wwan0", params(Some([255, 255, 255, 252]), [10, 64, 0, 1], &[]), &lan).unwrap_err();
+        assert!(e.to_string().contains("the DHCP lease's address 10.64.0.2/30 overlaps 10.64.0.0/24 (a route on br-lan)"), "{e}");
     }
 
     #[test]
@@ -445,7 +506,7 @@ mod tests {
         let Step::Done(p) = step(&phase, interpret(&ack, 9, &MAC).unwrap()) else {
             panic!("ack not taken")
         };
-        assert_eq!(p.prefix_len, 30);
+        assert_eq!(p.mask, Some(Ipv4Addr::new(255, 255, 255, 252)));
         assert_eq!(p.gateway, Some(Ipv4Addr::new(10, 64, 0, 1)));
         assert_eq!(p.lease_time, Duration::from_secs(7200));
         assert_eq!(p.renew_after, Duration::from_secs(3600));
@@ -466,6 +527,26 @@ mod tests {
             step(&Phase::Selecting, interpret(&ack, 9, &MAC).unwrap()),
             Step::Wait
         ));
+    }
+
+    #[test]
+    fn an_ack_with_mask_0_0_0_0_is_refused() {
+        // Issue 12: an ACK carrying option 1 = 0.0.0.0, read off the wire.
+        let ack = server_reply(
+            MessageType::Ack,
+            4,
+            vec![
+                (code::SUBNET_MASK, vec![0, 0, 0, 0]),
+                (code::ROUTER, vec![10, 64, 0, 1]),
+                (code::LEASE_TIME, 3600u32.to_be_bytes().to_vec()),
+            ],
+        );
+        let phase = Phase::Requesting { address: Ipv4Addr::new(10, 64, 0, 2), server: Ipv4Addr::new(10, 64, 0, 1) };
+        let Step::Done(p) = step(&phase, interpret(&ack, 4, &MAC).unwrap()) else {
+            panic!("ack not taken")
+        };
+        let e = checked_lease("wwan0", p, &[]).unwrap_err();
+        assert!(matches!(e, DhcpError::Refused { source: IpCheckError::PrefixRange { len: 0, .. }, .. }), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use ncmd_at::AtChannel;
 
 use crate::control;
+use crate::expose::render::printable;
 
 /// `ncmd at`: through the daemon when one owns the port, else directly.
 pub async fn raw_at(device: &Path, timeout: Duration, commands: &[String]) -> Result<(), crate::Error> {
@@ -21,7 +22,7 @@ pub async fn raw_at(device: &Path, timeout: Duration, commands: &[String]) -> Re
                 return Err(format!("{cmd}: {}", reply.error.unwrap_or_default()).into());
             }
             for l in reply.data.as_array().into_iter().flatten() {
-                println!("{}", l.as_str().unwrap_or_default());
+                println!("{}", printable(l.as_str().unwrap_or_default()));
             }
             println!("OK");
         }
@@ -31,7 +32,7 @@ pub async fn raw_at(device: &Path, timeout: Duration, commands: &[String]) -> Re
     for cmd in commands {
         let r = chan.command(cmd, timeout).await?;
         for l in &r.lines {
-            println!("{l}");
+            println!("{}", printable(l));
         }
         println!("OK");
     }

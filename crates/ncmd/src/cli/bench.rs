@@ -22,6 +22,9 @@ pub struct BenchArgs {
     /// Connects per latency setting.
     #[arg(long, default_value_t = 3)]
     pub connects: u32,
+    /// Shared AT port: commands from programs interleaved with the daemon's polls.
+    #[arg(long, default_value_t = 10_000)]
+    pub shared: u32,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), crate::Error> {
@@ -35,6 +38,8 @@ pub async fn run(args: BenchArgs) -> Result<(), crate::Error> {
 async fn bench(args: &BenchArgs, dir: &Path) -> Result<(), crate::Error> {
     println!("ncmd bench (simulated Huawei E3372, real pty)\n");
     at_round_trip(args.rounds, dir).await?;
+    println!();
+    super::bench_share::shared_port(args.rounds, args.shared, dir).await?;
     println!();
     let mut rows = Vec::new();
     for (label, scale) in [("realistic latencies", 1.0), ("zero latencies", 0.0)] {

@@ -1,8 +1,10 @@
 //! `ncmd doctor`: gathers the facts (USB devices from sysfs or a usb/devices dump, the
-//! UCI config, dnsmasq's rebind protection, optional AT probes of the ports) and prints
+//! UCI config, dnsmasq's rebind protection, other AT tools' ports, optional AT probes of
+//! the ports) and prints
 //! the `ncmd-usb` report.
 //!
-//! Owns only the gathering (I/O); the diagnosis itself is the pure `ncmd_usb::diagnose`.
+//! Owns only the gathering (I/O), including other tools' configured AT ports; the
+//! diagnosis itself is the pure `ncmd_usb::diagnose`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub struct DoctorArgs {
     /// UCI dhcp config (dnsmasq rebind protection).
     #[arg(long, default_value = "/etc/config/dhcp")]
     pub dhcp_config: PathBuf,
+    /// Directory of the other tools' UCI files (sms_tool, 3ginfo, modemband).
+    #[arg(long, default_value = "/etc/config", hide = true)]
+    pub etc_config: PathBuf,
     /// Also send `AT` and `AT+CPIN?` to each candidate control port.
     #[arg(long)]
     pub probe: bool,
@@ -44,7 +49,12 @@ pub async fn run(args: DoctorArgs) -> Result<(), crate::Error> {
         ctx.installer = ncmd_usb::Installer::Apk;
     }
     if let Ok(cfg) = ncmd_config::load(&args.config) {
-        ctx.configured = cfg.specs.iter().map(|s| ConfiguredIface::check(s.interface(), &s.device)).collect();
+        ctx.configured = cfg.specs.iter().map(|s| ConfiguredIface::check(s.interface(), &s.device).with_share_port(s.share_port.clone())).collect();
+    }
+    for (tool, file, options) in ncmd_usb::port_users::TOOLS {
+        if let Ok(text) = std::fs::read_to_string(args.etc_config.join(file.trim_start_matches("/etc/config/"))) {
+            ctx.port_users.extend(ncmd_usb::parse_port_users(tool, file, options, &text));
+        }
     }
     if let Ok(text) = std::fs::read_to_string(&args.dhcp_config) {
         ctx.rebind_protection = ncmd_usb::parse_rebind_protection(&text);
@@ -60,7 +70,8 @@ pub async fn run(args: DoctorArgs) -> Result<(), crate::Error> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", ncmd_usb::render(&report));
+        // USB strings (manufacturer, product) come from the device: shown, never obeyed.
+        print!("{}", crate::expose::render::printable_text(&ncmd_usb::render(&report)));
     }
     Ok(())
 }

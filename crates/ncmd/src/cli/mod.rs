@@ -8,6 +8,8 @@ mod at;
 #[cfg(feature = "sim")]
 mod bench;
 #[cfg(feature = "sim")]
+mod bench_share;
+#[cfg(feature = "sim")]
 mod demo;
 mod doctor;
 mod info;

@@ -51,7 +51,15 @@ async fn run_interface(interface: String, config_json: Option<String>, state_dir
     let config_json = config_json.or_else(|| std::env::var("NCMD_CONFIG").ok()).ok_or("no configuration: pass it as an argument or in NCMD_CONFIG")?;
     let config: Value = serde_json::from_str(&config_json).map_err(|e| format!("netifd passed a configuration that is not JSON: {e}"))?;
     let spec = Spec::from_netifd_json(&interface, &config)?;
-    crate::daemon::run_specs(
+    // One proto task per interface, and ubus names are unique: `ncmd.<iface>`.
+    #[cfg(feature = "ubus")]
+    let observe = crate::daemon::Observe {
+        ubus: ncmd_ubus::default_socket().map(|_| crate::daemon::ubus::Publish { socket: None, name: format!("ncmd.{interface}") }),
+        ..Default::default()
+    };
+    #[cfg(not(feature = "ubus"))]
+    let observe = crate::daemon::Observe::default();
+    crate::daemon::run_observed(
         vec![spec],
         crate::daemon::Options {
             control: crate::control::runtime_dir().join(format!("{interface}.sock")),
@@ -61,6 +69,7 @@ async fn run_interface(interface: String, config_json: Option<String>, state_dir
             sysfs_root: PathBuf::from("/sys"),
             dry_run: false,
         },
+        observe,
     )
     .await
 }

@@ -21,6 +21,23 @@ pub struct UpArgs {
     /// Directory for persistent state (rejected PINs).
     #[arg(long, default_value = "/var/lib/ncmd")]
     pub state_dir: PathBuf,
+    /// A pseudo-terminal other programs use as the modem's AT port while ncmd runs
+    /// (e.g. /dev/ttyNCM0; one interface only). Also `option share_port` per interface.
+    #[arg(long, value_name = "PATH")]
+    pub share_port: Option<PathBuf>,
+    /// How many such ptys, one per program running at the same time (numbered on from
+    /// --share-port). Also `option share_ports`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub share_ports: Option<u32>,
+    /// Publish the ubus object `ncmd` on this ubusd socket (default: OpenWrt's, when it
+    /// exists). Also `option ubus_socket` in a `config ncmd` section.
+    #[cfg(feature = "ubus")]
+    #[arg(long, value_name = "PATH", conflicts_with = "no_ubus")]
+    pub ubus_socket: Option<PathBuf>,
+    /// Do not publish the ubus object. Also `option ubus '0'` in a `config ncmd` section.
+    #[cfg(feature = "ubus")]
+    #[arg(long)]
+    pub no_ubus: bool,
     /// Root of sysfs (for tests).
     #[arg(long, default_value = "/sys", hide = true)]
     pub sysfs_root: PathBuf,
@@ -34,26 +51,71 @@ pub struct UpArgs {
     #[cfg(feature = "web")]
     #[arg(long, value_name = "ADDR:PORT")]
     pub web_listen: Option<String>,
+    /// A host name the page and metrics may be addressed by (repeatable; `localhost` and
+    /// IP addresses always work). Also `list web_hosts` in a `config ncmd` section.
+    #[cfg(feature = "web")]
+    #[arg(long = "web-host", value_name = "NAME")]
+    pub web_hosts: Vec<String>,
 }
 
 /// From the flags, else from `config ncmd` sections of the UCI text (flags win).
 #[cfg(feature = "web")]
 fn observe_from(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
-    let global = |option: &str| -> Option<String> {
-        let pkg = ncmd_config::parse_uci(uci_text).ok()?;
-        let found = pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
-            Some(ncmd_config::uci::Value::Single(v)) if !v.is_empty() => Some(v.clone()),
-            _ => None,
-        });
-        found
+    use ncmd_config::uci::Value;
+    let pkg = ncmd_config::parse_uci(uci_text).ok();
+    let global = |option: &str| -> Vec<String> {
+        let values = pkg.iter().flat_map(|p| p.sections_of("ncmd")).filter_map(|s| s.get(option));
+        values
+            .flat_map(|v| match v {
+                Value::Single(v) => v.split_whitespace().map(str::to_string).collect::<Vec<_>>(),
+                Value::List(l) => l.clone(),
+            })
+            .filter(|v| !v.is_empty())
+            .collect()
     };
     let addr = |flag: &Option<String>, option: &str| -> Result<Option<std::net::SocketAddr>, crate::Error> {
-        match flag.clone().or_else(|| global(option)) {
+        match flag.clone().or_else(|| global(option).into_iter().next()) {
             Some(s) => Ok(Some(crate::expose::web::parse_listen(&s).map_err(|e| format!("{option}: {e}"))?)),
             None => Ok(None),
         }
     };
-    Ok(Observe { metrics: addr(&args.metrics_listen, "metrics_listen")?, web: addr(&args.web_listen, "web_listen")?, config: Some(args.config.clone()) })
+    let hosts = if args.web_hosts.is_empty() { global("web_hosts") } else { args.web_hosts.clone() };
+    Ok(Observe {
+        metrics: addr(&args.metrics_listen, "metrics_listen")?,
+        web: addr(&args.web_listen, "web_listen")?,
+        config: Some(args.config.clone()),
+        hosts,
+        #[cfg(feature = "ubus")]
+        ubus: ubus_from(args, uci_text)?,
+    })
+}
+
+/// The ubus object to publish: off with --no-ubus or `option ubus '0'`; on the socket
+/// --ubus-socket / `option ubus_socket` names; else on OpenWrt's socket when it exists.
+#[cfg(feature = "ubus")]
+fn ubus_from(args: &UpArgs, uci_text: &str) -> Result<Option<crate::daemon::ubus::Publish>, crate::Error> {
+    let global = |option: &str| -> Option<String> {
+        let pkg = ncmd_config::parse_uci(uci_text).ok()?;
+        let found = pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
+            Some(ncmd_config::uci::Value::Single(v)) => Some(v.clone()),
+            _ => None,
+        });
+        found
+    };
+    let off = match global("ubus").as_deref() {
+        None | Some("1" | "on" | "true" | "yes" | "enabled") => false,
+        Some("0" | "off" | "false" | "no" | "disabled") => true,
+        Some(other) => return Err(format!("option ubus '{other}': expected 0 or 1").into()),
+    };
+    if args.no_ubus || off {
+        return Ok(None);
+    }
+    let socket = args.ubus_socket.clone().or_else(|| global("ubus_socket").map(PathBuf::from));
+    if socket.is_none() && ncmd_ubus::default_socket().is_none() {
+        tracing::debug!("no ubusd here; the ubus object is not published");
+        return Ok(None);
+    }
+    Ok(Some(crate::daemon::ubus::Publish { socket, name: "ncmd".into() }))
 }
 
 #[cfg(not(feature = "web"))]
@@ -64,6 +126,9 @@ fn observe_from(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error>
     if asks {
         tracing::warn!("metrics_listen/web_listen are set but this ncmd was built without the `web` feature; ignored");
     }
+    #[cfg(feature = "ubus")]
+    return Ok(Observe { ubus: ubus_from(_args, uci_text)?, ..Observe::default() });
+    #[cfg(not(feature = "ubus"))]
     Ok(Observe::default())
 }
 
@@ -71,17 +136,38 @@ fn observe_from(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error>
 pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
     let config = ncmd_config::load(&args.config)?;
     let observe = observe_from(&args, &std::fs::read_to_string(&args.config).unwrap_or_default())?;
-    for e in &config.errors {
-        eprintln!("ncmd: {e}");
-    }
-    let specs: Vec<Spec> = if args.interfaces.is_empty() {
+    let mut specs: Vec<Spec> = if args.interfaces.is_empty() {
+        // Every valid interface runs; each invalid one is reported once, here.
+        for e in &config.errors {
+            eprintln!("ncmd: {e}");
+        }
         if config.specs.is_empty() {
-            return Err(format!("{} has no interface with option proto 'ncm'", args.config.display()).into());
+            return Err(match config.errors.len() {
+                0 => format!("{} has no interface with option proto 'ncm'", args.config.display()),
+                n => format!("{}: none of its {n} ncm interface(s) is valid (see above); fix them and run ncmd up again", args.config.display()),
+            }
+            .into());
         }
         config.specs.clone()
     } else {
+        // The named interfaces only; an error about one of them is the command's error
+        // (printed once, at the edge), errors about others are not this command's business.
         args.interfaces.iter().map(|i| config.interface(i).cloned()).collect::<Result<_, _>>()?
     };
+    if args.share_port.is_some() || args.share_ports.is_some() {
+        let [spec] = specs.as_mut_slice() else {
+            return Err("--share-port/--share-ports apply to one interface; name it, or set option share_port per interface".into());
+        };
+        if let Some(p) = &args.share_port {
+            if !p.is_absolute() {
+                return Err(format!("--share-port {}: expected an absolute path, e.g. /dev/ttyNCM0", p.display()).into());
+            }
+            spec.share_port = Some(p.clone());
+        }
+        if let Some(n) = args.share_ports {
+            spec.share_ports = n;
+        }
+    }
     run_observed(
         specs,
         Options { control: args.control.unwrap_or_else(control::default_path), config: Some(args.config.clone()), state_dir: args.state_dir, netifd: false, sysfs_root: args.sysfs_root, dry_run: false },

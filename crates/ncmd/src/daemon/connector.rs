@@ -28,12 +28,20 @@ pub struct RealConnector {
     dry_run: bool,
     /// Device events for the control port, opened on first use and kept (cancel-safe).
     watch: Option<DeviceWatch>,
+    /// The shared AT port (`option share_port`): served over each channel opened here.
+    share: Option<Arc<ncmd_at::share::SharedPort>>,
 }
 
 impl RealConnector {
     pub fn new(shared: Arc<Mutex<Spec>>, sysfs_root: PathBuf, port: Arc<Mutex<Option<ncmd_at::AtChannel>>>, netifd: bool, dry_run: bool) -> Self {
         let spec = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        RealConnector { spec, shared, sysfs_root, port, netifd, dry_run, watch: None }
+        RealConnector { spec, shared, sysfs_root, port, netifd, dry_run, watch: None, share: None }
+    }
+
+    /// Serves `share` over every channel this connector opens.
+    pub fn with_share(mut self, share: Option<Arc<ncmd_at::share::SharedPort>>) -> Self {
+        self.share = share;
+        self
     }
 
     /// Picks up reloaded settings; a new device path needs a new watch.
@@ -51,6 +59,9 @@ impl RealConnector {
     }
 
     fn set_port(&self, chan: Option<ncmd_at::AtChannel>) {
+        if let Some(share) = &self.share {
+            share.attach(chan.clone());
+        }
         *self.port.lock().unwrap_or_else(|e| e.into_inner()) = chan;
     }
 }

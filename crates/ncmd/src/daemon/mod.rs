@@ -8,6 +8,9 @@
 
 pub mod connector;
 pub mod hotplug;
+pub mod share;
+#[cfg(feature = "ubus")]
+pub mod ubus;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,6 +35,13 @@ pub struct Observe {
     /// The UCI file the page's settings form edits.
     #[cfg(feature = "web")]
     pub config: Option<PathBuf>,
+    /// Host names the page and metrics may be addressed by, besides `localhost` and IP
+    /// literals (`option web_hosts`, `--web-host`).
+    #[cfg(feature = "web")]
+    pub hosts: Vec<String>,
+    /// The ubus object to publish (none: off).
+    #[cfg(feature = "ubus")]
+    pub ubus: Option<ubus::Publish>,
 }
 
 pub struct Options {
@@ -130,9 +140,10 @@ impl Daemon {
     }
 }
 
-/// Turns a Spec into the session's time policy.
-pub fn policy_for(spec: &Spec) -> Policy {
-    let mut p = Policy { delay: spec.delay, backoff_max: spec.backoff_max, ..Policy::default() };
+/// Turns a Spec into the session's time policy; `netifd`: run as netifd's proto task.
+pub fn policy_for(spec: &Spec, netifd: bool) -> Policy {
+    let user_command = if netifd { format!("ifup {}", spec.interface()) } else { format!("ncmd up {}", spec.interface()) };
+    let mut p = Policy { delay: spec.delay, backoff_max: spec.backoff_max, user_command, end_on_block: netifd, ..Policy::default() };
     if !spec.attachwait.is_zero() {
         p.register = spec.attachwait;
     }
@@ -151,6 +162,8 @@ pub fn policy_for(spec: &Spec) -> Policy {
     p
 }
 
+/// Runs given interfaces (the demo and the bench, which make their own specs).
+#[cfg(feature = "sim")]
 pub async fn run_specs(specs: Vec<Spec>, opts: Options) -> Result<(), crate::Error> {
     run_observed(specs, opts, Observe::default()).await
 }
@@ -159,6 +172,9 @@ pub async fn run_specs(specs: Vec<Spec>, opts: Options) -> Result<(), crate::Err
 pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> Result<(), crate::Error> {
     let mut sessions = BTreeMap::new();
     let mut runs = Vec::new();
+    // netifd notifications still under way: awaited before the process ends, so that a
+    // session ended by a blocking failure leaves its code in netifd.
+    let notifications: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Default::default();
     for spec in specs {
         let status = StatusCell::new(spec.interface(), &spec.device.display().to_string());
         let (tx, rx) = mpsc::channel(8);
@@ -166,21 +182,28 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
         if opts.netifd {
             status.on_failure(Arc::new({
                 let iface = spec.interface().to_string();
+                let notifications = notifications.clone();
                 move |f: &crate::session::Failure| {
                     let iface = iface.clone();
                     let code = f.code;
-                    tokio::spawn(async move {
+                    let task = tokio::spawn(async move {
                         use crate::session::Effect;
                         crate::session::datapath::netifd::notify_error(&iface, code.as_str(), code.effect() == Effect::WaitDevice, code.effect() == Effect::Block).await;
                     });
+                    let mut pending = notifications.lock().unwrap_or_else(|e| e.into_inner());
+                    pending.retain(|t| !t.is_finished());
+                    pending.push(task);
                 }
             }));
         }
         let store = Store::new(&opts.state_dir, spec.interface(), spec.pincode.as_ref().map(|p| p.expose()));
         let shared = Arc::new(Mutex::new(spec.clone()));
+        let share = share::start(&spec)?;
+        let links: Vec<String> = share.iter().flat_map(|s| s.links().iter().map(|(l, _)| l.display().to_string())).collect();
+        status.update(|s| s.share_ports = links);
         let session = Session {
-            connector: RealConnector::new(shared.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run),
-            policy: policy_for(&spec),
+            connector: RealConnector::new(shared.clone(), opts.sysfs_root.clone(), port.clone(), opts.netifd, opts.dry_run).with_share(share),
+            policy: policy_for(&spec, opts.netifd),
             status: status.clone(),
             commands: rx,
             store: Some(store.clone()),
@@ -192,6 +215,12 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
     let daemon = Arc::new(Daemon { sessions, config: opts.config.clone() });
     let server = control::serve(&opts.control, daemon.clone()).await?;
     let http = match start_http(&observe, &opts, daemon.clone()).await {
+        #[cfg(feature = "ubus")]
+        Ok(mut h) => {
+            h.extend(observe.ubus.clone().map(|p| ubus::spawn(p, daemon.clone())));
+            h
+        }
+        #[cfg(not(feature = "ubus"))]
         Ok(h) => h,
         Err(e) => {
             server.abort();
@@ -213,6 +242,10 @@ pub async fn run_observed(specs: Vec<Spec>, opts: Options, observe: Observe) -> 
         _ = &mut all_done => {}
         _ = term.recv() => shutdown(&senders, &mut all_done).await,
         _ = tokio::signal::ctrl_c() => shutdown(&senders, &mut all_done).await,
+    }
+    let pending: Vec<_> = std::mem::take(&mut *notifications.lock().unwrap_or_else(|e| e.into_inner()));
+    for t in pending {
+        let _ = t.await;
     }
     server.abort();
     for h in http {
@@ -237,7 +270,7 @@ async fn start_http(observe: &Observe, opts: &Options, daemon: Arc<Daemon>) -> R
         return Ok(handles);
     }
     let token = web::new_token()?;
-    let state = Arc::new(WebState::new(token.clone(), observe.config.clone()));
+    let state = Arc::new(WebState::new(token.clone(), observe.config.clone(), observe.hosts.clone()));
     if let Some(addr) = observe.metrics {
         handles.push(web::serve(addr, Site::Metrics, daemon.clone(), state.clone()).await?);
         tracing::info!("Prometheus metrics on http://{addr}/metrics");

@@ -7,13 +7,15 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use crate::status::{unix_seconds, InterfaceStatus};
+use crate::status::{unix_seconds, InterfaceStatus, LegSignal};
 
 /// The `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Reads one value of a status snapshot.
 type Field<T> = fn(&InterfaceStatus) -> T;
+/// Reads one measure of a radio leg.
+type LegField = fn(&LegSignal) -> Option<f64>;
 
 /// One metric family: its series are written together under one HELP/TYPE header.
 struct Family<'a> {
@@ -82,17 +84,32 @@ pub fn render(list: &[InterfaceStatus], now: SystemTime) -> String {
             f.sample(&[("interface", &s.interface), ("cause", cause)], *n as f64);
         }
     }
-    let signals: [(&'static str, &str, Field<Option<f64>>); 4] = [
-        ("ncmd_signal_rssi_dbm", "Received signal strength indicator (dBm).", |s| s.modem.signal.rssi_dbm),
-        ("ncmd_signal_rsrp_dbm", "LTE reference signal received power (dBm).", |s| s.modem.signal.rsrp_dbm),
-        ("ncmd_signal_rsrq_db", "LTE reference signal received quality (dB).", |s| s.modem.signal.rsrq_db),
-        ("ncmd_signal_sinr_db", "Signal to interference plus noise ratio (dB).", |s| s.modem.signal.sinr_db),
+    // One sample per radio leg (`leg` = gsm | umts | lte | nr; both lte and nr on 5G
+    // non-standalone); a +CSQ-only reading, which names no technology, is `leg="any"`.
+    let signals: [(&'static str, &str, LegField); 6] = [
+        ("ncmd_signal_rssi_dbm", "Received signal strength indicator (dBm), per radio leg.", |l| l.rssi_dbm),
+        ("ncmd_signal_rsrp_dbm", "Reference signal received power (dBm): LTE RSRP, NR SS-RSRP.", |l| l.rsrp_dbm),
+        ("ncmd_signal_rsrq_db", "Reference signal received quality (dB): LTE RSRQ, NR SS-RSRQ.", |l| l.rsrq_db),
+        ("ncmd_signal_sinr_db", "Signal to interference plus noise ratio (dB): LTE SINR, NR SS-SINR.", |l| l.sinr_db),
+        ("ncmd_signal_rscp_dbm", "UMTS received signal code power (dBm).", |l| l.rscp_dbm),
+        ("ncmd_signal_ecio_db", "UMTS Ec/Io (dB).", |l| l.ecio_db),
     ];
     for (name, help, get) in signals {
         let mut f = Family::new(&mut out, name, "gauge", help);
         for s in list {
-            if let Some(v) = get(s) {
-                f.sample(&[("interface", &s.interface)], v);
+            let sig = &s.modem.signal;
+            let mut any_leg = false;
+            for (leg, values) in sig.legs() {
+                any_leg = true;
+                if let Some(v) = get(values) {
+                    f.sample(&[("interface", &s.interface), ("leg", leg)], v);
+                }
+            }
+            if !any_leg {
+                let top = LegSignal { rssi_dbm: sig.rssi_dbm, rsrp_dbm: sig.rsrp_dbm, rsrq_db: sig.rsrq_db, sinr_db: sig.sinr_db, rscp_dbm: sig.rscp_dbm, ecio_db: sig.ecio_db };
+                if let Some(v) = get(&top) {
+                    f.sample(&[("interface", &s.interface), ("leg", "any")], v);
+                }
             }
         }
     }
@@ -154,7 +171,7 @@ mod tests {
         assert!(text.contains("ncmd_up{interface=\"wwan\"} 1\n"), "{text}");
         assert!(text.contains("ncmd_link_uptime_seconds{interface=\"wwan\"} 100\n"), "{text}");
         assert!(text.contains("ncmd_reconnects_total{interface=\"wwan\",cause=\"network-disconnect\"} 2\n"));
-        assert!(text.contains("ncmd_signal_rsrp_dbm{interface=\"wwan\"} -95.5\n"));
+        assert!(text.contains("ncmd_signal_rsrp_dbm{interface=\"wwan\",leg=\"any\"} -95.5\n"), "{text}");
         assert!(!text.contains("ncmd_signal_rssi_dbm{"), "absent facts are not invented");
         assert!(text.contains("ncmd_receive_bytes_total{interface=\"wwan\"} 1234\n"));
         assert!(text.contains(r#"message="the modem said \"no\"\nagain \\"} 1"#), "{text}");
@@ -163,6 +180,20 @@ mod tests {
             let name = line.split(' ').nth(2).unwrap();
             assert_eq!(text.matches(&format!("# TYPE {name} ")).count(), 1);
         }
+    }
+
+    #[test]
+    fn signal_per_leg_on_5g_nsa() {
+        let mut s = sample();
+        s.modem.signal.technology = Some("nr5g".into());
+        s.modem.signal.lte = Some(LegSignal { rsrp_dbm: Some(-91.0), sinr_db: Some(10.0), ..Default::default() });
+        s.modem.signal.nr = Some(LegSignal { rsrp_dbm: Some(-71.0), rsrq_db: Some(-11.0), sinr_db: Some(13.0), ..Default::default() });
+        let text = render(&[s], SystemTime::now());
+        assert!(text.contains("ncmd_signal_rsrp_dbm{interface=\"wwan\",leg=\"lte\"} -91\n"), "{text}");
+        assert!(text.contains("ncmd_signal_rsrp_dbm{interface=\"wwan\",leg=\"nr\"} -71\n"), "{text}");
+        assert!(text.contains("ncmd_signal_sinr_db{interface=\"wwan\",leg=\"nr\"} 13\n"), "{text}");
+        assert!(!text.contains("leg=\"any\""), "with legs, the top-level copy is not repeated: {text}");
+        assert!(!text.contains("ncmd_signal_rsrq_db{interface=\"wwan\",leg=\"lte\"}"));
     }
 
     #[test]

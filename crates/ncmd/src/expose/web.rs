@@ -23,8 +23,16 @@ use crate::status::InterfaceStatus;
 
 const MAX_HEAD: usize = 8 * 1024;
 const MAX_BODY: usize = 16 * 1024;
+/// A client that has not sent its whole request head by then is dropped: slow clients
+/// cannot hold slots for long.
+const HEAD_DEADLINE: Duration = Duration::from_secs(3);
+/// The whole request, body included.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
-const MAX_CONNECTIONS: usize = 32;
+/// Connections served at once, in all; each costs a task and a few KiB.
+const MAX_CONNECTIONS: usize = 256;
+/// Connections one client address may hold at once, so that a few hosts cannot take
+/// every slot (a browser opens about six).
+const MAX_PER_CLIENT: usize = 8;
 /// Signal samples kept per interface (an hour at the default 5 s period).
 const HISTORY_POINTS: usize = 720;
 /// The header that carries the change token on every POST.
@@ -75,14 +83,45 @@ pub struct SignalPoint {
 /// Shared by the listeners and the sampler.
 pub struct WebState {
     token: String,
+    /// Host names (besides `localhost` and IP literals) the page may be addressed by.
+    hosts: Vec<String>,
     /// The UCI file the settings form edits (`None`: the form is read-only).
     config: Option<PathBuf>,
     history: Mutex<BTreeMap<String, VecDeque<SignalPoint>>>,
 }
 
 impl WebState {
-    pub fn new(token: String, config: Option<PathBuf>) -> Self {
-        WebState { token, config, history: Mutex::new(BTreeMap::new()) }
+    pub fn new(token: String, config: Option<PathBuf>, hosts: Vec<String>) -> Self {
+        let hosts = hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect();
+        WebState { token, hosts, config, history: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// DNS-rebinding protection on every listener: a request must name the daemon by
+    /// `localhost`, an IP literal, or a name the user allowed (`web_hosts`). A page of
+    /// another site whose name was re-bound to the router's address sends its own name.
+    fn host_allowed(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else { return true }; // HTTP/1.0 clients; browsers always send it
+        match host_name(host) {
+            Some(HostName::Ip) => true,
+            Some(HostName::Name(n)) => n.eq_ignore_ascii_case("localhost") || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(n)),
+            None => false,
+        }
+    }
+
+    /// Cross-site request protection for changes: a browser says where a request comes
+    /// from; it must be this very page (same scheme-less host and port as `Host`).
+    /// Clients that send no Origin (curl, scripts) still need the token.
+    fn origin_allowed(&self, req: &HttpRequest) -> bool {
+        if req.header("sec-fetch-site").is_some_and(|v| v.eq_ignore_ascii_case("cross-site")) {
+            return false;
+        }
+        match req.header("origin") {
+            None => true,
+            Some(origin) => {
+                let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else { return false };
+                req.header("host").is_some_and(|h| h.eq_ignore_ascii_case(rest.trim_end_matches('/'))) && self.host_allowed(Some(rest))
+            }
+        }
     }
 
     fn record(&self, list: &[InterfaceStatus], now: SystemTime) {
@@ -120,15 +159,11 @@ pub fn new_token() -> Result<String, WebError> {
 
 /// Writes the token to a file only root can read (mode 0600), replacing an old one.
 pub fn write_token(path: &Path, token: &str) -> Result<(), WebError> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let err = |source| WebError::Token { path: path.display().to_string(), source };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        crate::files::private_dir(dir).map_err(err)?;
     }
-    let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(err)?;
-    std::io::Write::write_all(&mut f, format!("{token}\n").as_bytes()).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)
+    crate::files::replace(path, format!("{token}\n").as_bytes(), 0o600).map_err(err)
 }
 
 /// Samples every interface's signal into the bounded history, every `every`.
@@ -150,29 +185,61 @@ async fn statuses<H: Handler>(handler: &H) -> Vec<InterfaceStatus> {
 /// Binds `addr` and serves `site` until the task is dropped.
 pub async fn serve<H: Handler>(addr: SocketAddr, site: Site, handler: Arc<H>, state: Arc<WebState>) -> Result<tokio::task::JoinHandle<()>, WebError> {
     let listener = TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })?;
-    let loopback = addr.ip().is_loopback();
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_client: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> = Arc::default();
     Ok(tokio::spawn(async move {
         loop {
-            let Some((stream, _)) = accepted(listener.accept().await).await else { continue };
-            // Over the cap: drop the connection rather than queue without bound.
+            let Some((stream, peer)) = accepted(listener.accept().await).await else { continue };
+            // Over a cap: drop the connection rather than queue without bound.
+            let Some(slot) = ClientSlot::take(&per_client, peer.ip()) else { continue };
             let Ok(permit) = limit.clone().try_acquire_owned() else { continue };
             let (handler, state) = (handler.clone(), state.clone());
             tokio::spawn(async move {
-                connection(stream, site, loopback, &*handler, &state).await;
-                drop(permit);
+                connection(stream, site, &*handler, &state).await;
+                drop((permit, slot));
             });
         }
     }))
 }
 
-async fn connection<H: Handler>(mut stream: TcpStream, site: Site, loopback: bool, handler: &H, state: &WebState) {
+/// One of a client address's connection slots; given back on drop.
+struct ClientSlot {
+    table: Arc<Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    ip: std::net::IpAddr,
+}
+
+impl ClientSlot {
+    fn take(table: &Arc<Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>, ip: std::net::IpAddr) -> Option<ClientSlot> {
+        let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
+        let n = t.entry(ip).or_default();
+        if *n >= MAX_PER_CLIENT {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot { table: table.clone(), ip })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = t.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                t.remove(&self.ip);
+            }
+        }
+    }
+}
+
+async fn connection<H: Handler>(mut stream: TcpStream, site: Site, handler: &H, state: &WebState) {
     let response = match tokio::time::timeout(REQUEST_DEADLINE, read_request(&mut stream)).await {
         Err(_) => Response::text(408, "the request was not complete within 10 s\n"),
         Ok(Err(e)) => Response::text(e.status(), &format!("{e}\n")),
-        Ok(Ok(req)) if loopback && !host_is_local(req.header("host")) => {
-            Response::error(403, "on a loopback listener the Host must be localhost or an IP address (DNS rebinding protection)")
-        }
+        Ok(Ok(req)) if !state.host_allowed(req.header("host")) => Response::error(
+            403,
+            "the Host must be localhost, an IP address or a name listed in option web_hosts (DNS rebinding protection)",
+        ),
         Ok(Ok(req)) => route(req, site, handler, state).await,
     };
     let _ = tokio::time::timeout(REQUEST_DEADLINE, async {
@@ -192,6 +259,8 @@ pub enum HttpError {
     HeadTooLarge,
     #[error("request body larger than {MAX_BODY} bytes")]
     BodyTooLarge,
+    #[error("the request head was not complete within 3 s")]
+    Slow,
 }
 
 impl HttpError {
@@ -200,6 +269,7 @@ impl HttpError {
             HttpError::Bad(_) => 400,
             HttpError::HeadTooLarge => 431,
             HttpError::BodyTooLarge => 413,
+            HttpError::Slow => 408,
         }
     }
 }
@@ -250,6 +320,7 @@ pub fn parse_head(head: &[u8]) -> Result<HttpRequest, HttpError> {
 async fn read_request(stream: &mut TcpStream) -> Result<HttpRequest, HttpError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
+    let head_by = tokio::time::Instant::now() + HEAD_DEADLINE;
     let end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
@@ -257,7 +328,10 @@ async fn read_request(stream: &mut TcpStream) -> Result<HttpRequest, HttpError> 
         if buf.len() > MAX_HEAD {
             return Err(HttpError::HeadTooLarge);
         }
-        let n = stream.read(&mut chunk).await.map_err(|_| HttpError::Bad("connection error"))?;
+        let n = match tokio::time::timeout_at(head_by, stream.read(&mut chunk)).await {
+            Ok(r) => r.map_err(|_| HttpError::Bad("connection error"))?,
+            Err(_) => return Err(HttpError::Slow),
+        };
         if n == 0 {
             return Err(HttpError::Bad("connection closed before the end of the head"));
         }
@@ -290,15 +364,29 @@ async fn read_request(stream: &mut TcpStream) -> Result<HttpRequest, HttpError> 
     Ok(req)
 }
 
-/// A loopback listener answers only requests addressed to `localhost` or an IP literal,
-/// so that a web site whose name was re-bound to 127.0.0.1 cannot read the status.
-fn host_is_local(host: Option<&str>) -> bool {
-    let Some(host) = host else { return true };
-    let name = match host.strip_prefix('[') {
-        Some(v6) => return v6.split(']').next().is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok()),
-        None => host.rsplit_once(':').map_or(host, |(h, port)| if port.parse::<u16>().is_ok() { h } else { host }),
+enum HostName<'a> {
+    Ip,
+    Name(&'a str),
+}
+
+/// The host part of a `Host` header (`name`, `name:port`, `1.2.3.4:80`, `[::1]:80`);
+/// `None` when it is malformed.
+fn host_name(host: &str) -> Option<HostName<'_>> {
+    if let Some(v6) = host.strip_prefix('[') {
+        let (addr, rest) = v6.split_once(']')?;
+        let port_ok = rest.is_empty() || rest.strip_prefix(':').is_some_and(|p| p.parse::<u16>().is_ok());
+        return (port_ok && addr.parse::<std::net::Ipv6Addr>().is_ok()).then_some(HostName::Ip);
+    }
+    let name = match host.rsplit_once(':') {
+        Some((h, port)) if port.parse::<u16>().is_ok() => h,
+        Some(_) => return None,
+        None => host,
     };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Some(HostName::Ip);
+    }
+    let valid = !name.is_empty() && name.len() <= 253 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    valid.then_some(HostName::Name(name))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -391,6 +479,9 @@ async fn route<H: Handler>(req: HttpRequest, site: Site, handler: &H, state: &We
             }
         }
         ("POST", "/api/reconnect" | "/api/settings") if page => {
+            if !state.origin_allowed(&req) {
+                return Response::error(403, "changes are accepted only from this page itself (the Origin is another site)");
+            }
             if !state.token_ok(req.header(TOKEN_HEADER)) {
                 return Response::error(403, "a valid change token is required (header X-Ncmd-Token; the daemon wrote it to its token file, readable by root only)");
             }
@@ -517,17 +608,10 @@ fn save_settings(state: &WebState, form: &SettingsForm) -> Result<Option<String>
     if new == text {
         return Ok(None);
     }
-    // Atomic replace, keeping the file's permissions.
-    let tmp = path.with_extension("ncmd-new");
-    let write = || -> std::io::Result<()> {
-        std::fs::write(&tmp, &new)?;
-        std::fs::set_permissions(&tmp, std::fs::metadata(path)?.permissions())?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", path.display())
-    })?;
+    // Atomic replace through an exclusive temporary, keeping the file's permissions.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600);
+    crate::files::replace(path, new.as_bytes(), mode).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     tracing::info!("{}: settings saved to {} from the web page", form.interface, path.display());
     Ok(Some(format!("{}: saved to {}", form.interface, path.display())))
 }
@@ -557,13 +641,32 @@ mod tests {
     }
 
     #[test]
-    fn rebound_names_are_refused_on_loopback() {
-        for ok in [None, Some("127.0.0.1:8080"), Some("localhost"), Some("LOCALHOST:1"), Some("[::1]:80"), Some("192.168.1.1")] {
-            assert!(host_is_local(ok), "{ok:?}");
+    fn rebound_names_are_refused_on_every_listener() {
+        let s = WebState::new("t".into(), None, vec!["Router.LAN".into()]);
+        for ok in [None, Some("127.0.0.1:8080"), Some("localhost"), Some("LOCALHOST:1"), Some("[::1]:80"), Some("192.168.1.1"), Some("router.lan:8080")] {
+            assert!(s.host_allowed(ok), "{ok:?}");
         }
-        for bad in ["evil.example:8080", "evil.example", "127.0.0.1.nip.io", "[evil]:80"] {
-            assert!(!host_is_local(Some(bad)), "{bad}");
+        for bad in ["evil.example:8080", "evil.example", "127.0.0.1.nip.io", "[evil]:80", "router.lan:http", "a b", ""] {
+            assert!(!s.host_allowed(Some(bad)), "{bad}");
         }
+    }
+
+    #[test]
+    fn changes_only_from_the_page_itself() {
+        let s = WebState::new("t".into(), None, vec![]);
+        let req = |headers: &[(&str, &str)]| HttpRequest {
+            method: "POST".into(),
+            path: "/api/reconnect".into(),
+            query: String::new(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: vec![],
+        };
+        assert!(s.origin_allowed(&req(&[("host", "127.0.0.1:8080")])), "no Origin: a script, still needs the token");
+        assert!(s.origin_allowed(&req(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")])));
+        for bad in ["http://evil.example", "null", "http://127.0.0.1:9999", "file://", "http://evil.example:8080"] {
+            assert!(!s.origin_allowed(&req(&[("host", "127.0.0.1:8080"), ("origin", bad)])), "{bad}");
+        }
+        assert!(!s.origin_allowed(&req(&[("host", "127.0.0.1:8080"), ("sec-fetch-site", "cross-site")])));
     }
 
     #[test]
@@ -575,7 +678,7 @@ mod tests {
 
     #[test]
     fn token_check() {
-        let s = WebState::new("abcd".into(), None);
+        let s = WebState::new("abcd".into(), None, vec![]);
         assert!(s.token_ok(Some("abcd")));
         assert!(!s.token_ok(Some("abce")) && !s.token_ok(Some("abc")) && !s.token_ok(None));
         let t = new_token().unwrap();
@@ -609,7 +712,7 @@ mod tests {
 
     #[test]
     fn history_is_bounded_and_skips_empty_samples() {
-        let s = WebState::new("t".into(), None);
+        let s = WebState::new("t".into(), None, vec![]);
         let mut st = InterfaceStatus { interface: "wwan".into(), ..Default::default() };
         s.record(std::slice::from_ref(&st), SystemTime::now());
         assert!(s.history().is_empty());

@@ -20,6 +20,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ncmd_link::ipcheck::Proposal;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 
@@ -92,6 +93,9 @@ pub enum Code {
     ConnectFailed,
     FinalizeFailed,
     DisconnectFailed,
+    /// The network side's IP configuration failed the IP check (ncmd's own code; LuCI
+    /// shows it as is). Nothing was applied; retried after a backoff.
+    IpConfigRefused,
 }
 
 /// What a failure does to the session (the existing handler's effects, with backoff
@@ -122,6 +126,7 @@ impl Code {
             Code::ConnectFailed => "CONNECT_FAILED",
             Code::FinalizeFailed => "FINALIZE_FAILED",
             Code::DisconnectFailed => "DISCONNECT_FAILED",
+            Code::IpConfigRefused => "IPCONFIG_REFUSED",
         }
     }
 
@@ -238,6 +243,8 @@ pub enum ModemEvent {
     Connected,
     /// Network-side disconnect (`^NDISSTAT: 0`, `+CGEV: NW DEACT`, `NO CARRIER`).
     Disconnected(String),
+    /// Registered on the packet network (`+CEREG`/`+CGREG` home or roaming).
+    Registered,
     RegistrationLost,
     SimRemoved,
     PortGone,
@@ -257,15 +264,18 @@ pub trait Modem: Send {
     fn dial(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// `Some(true)` connected, `Some(false)` not, `None` the modem cannot tell.
     fn connected(&mut self) -> impl Future<Output = Result<Option<bool>, ModemError>> + Send;
-    fn ip_config(&mut self) -> impl Future<Output = Result<Option<IpConfig>, ModemError>> + Send;
+    /// The IP configuration the modem reports, unchecked (the data path checks it).
+    fn ip_config(&mut self) -> impl Future<Output = Result<Option<Proposal>, ModemError>> + Send;
     fn finalize(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     fn hangup(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// Apply the PS-only service domain when configured and not already set.
     fn ensure_ps_only(&mut self) -> impl Future<Output = Result<Setting, ModemError>> + Send;
     /// Vendor reset (`AT+CFUN=1,1` or detach/attach); the port may vanish afterwards.
     fn reset(&mut self) -> impl Future<Output = Result<(), ModemError>> + Send;
-    /// Refresh the status snapshot (signal, operator...) for `status`.
-    fn refresh_status(&mut self, status: &mut InterfaceStatus) -> impl Future<Output = ()> + Send;
+    /// Refresh the status snapshot (signal, operator...) for `status`. A modem that stops
+    /// answering part way is reported (`Timeout`): the refresh is bounded, so a hang in
+    /// the middle of it is noticed as quickly as one in the status poll.
+    fn refresh_status(&mut self, status: &mut InterfaceStatus) -> impl Future<Output = Result<(), ModemError>> + Send;
     /// Wait for the next unsolicited event.
     fn next_event(&mut self) -> impl Future<Output = ModemEvent> + Send;
 }
@@ -279,13 +289,28 @@ pub enum LinkEvent {
     BlackHole,
 }
 
+/// Why the data interface did not come up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BringUpError {
+    /// The network side's IP configuration (modem or DHCP) failed the IP check;
+    /// nothing of it was applied.
+    Refused(String),
+    Failed(String),
+}
+
 /// The data interface: configure, watch, release.
 pub trait DataPath: Send {
     fn ifname(&self) -> &str;
     /// Bring the interface up with the modem's configuration, or by DHCP when the
-    /// modem gives none (or the config asks for it). Returns what was applied.
-    fn bring_up(&mut self, modem_ip: Option<IpConfig>) -> impl Future<Output = Result<IpConfig, String>> + Send;
+    /// modem gives none (or the config asks for it), once it passed the IP check.
+    /// Returns what was applied.
+    fn bring_up(&mut self, modem_ip: Option<Proposal>) -> impl Future<Output = Result<IpConfig, BringUpError>> + Send;
     fn release(&mut self) -> impl Future<Output = ()> + Send;
+    /// The modem's facts (identity, operator, technology, signal) for whoever shows the
+    /// link (netifd's interface `data`): before `bring_up`, and after each refresh.
+    fn describe(&mut self, _status: &InterfaceStatus) -> impl Future<Output = ()> + Send {
+        async {}
+    }
     /// Wait for the next loss signal of the data interface (carrier, removal, probes).
     fn next_event(&mut self) -> impl Future<Output = LinkEvent> + Send;
     /// (rx bytes, tx bytes, probe bytes spent) for status and metrics.
@@ -326,6 +351,13 @@ pub struct Policy {
     pub backoff_max: Duration,
     /// After this long up, the recovery ladder starts again from its first rung.
     pub stable_after: Duration,
+    /// The command the user runs to try again, named in error texts (`ncmd up wwan`;
+    /// `ifup wwan` under netifd).
+    pub user_command: String,
+    /// End the session on a failure that blocks or makes the interface unavailable, and
+    /// when the port vanishes, instead of waiting: under netifd, which then shows the
+    /// failure (not pending) and starts a new handler on `ifup` or hotplug.
+    pub end_on_block: bool,
 }
 
 impl Default for Policy {
@@ -342,6 +374,8 @@ impl Default for Policy {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             stable_after: Duration::from_secs(120),
+            user_command: "ncmd up".into(),
+            end_on_block: false,
         }
     }
 }
@@ -382,7 +416,7 @@ pub enum Command {
     /// Disconnect, release and end the session.
     Down,
     /// Drop the link and connect again now (user's "reconnect"); also lifts a block,
-    /// as `ifup` does (a PIN rejected before is still never sent again).
+    /// as `ifup` does (a PIN sent before and not confirmed is still never sent again).
     Reconnect,
 }
 
@@ -554,6 +588,14 @@ impl<C: Connector> Session<C> {
             let outcome = self.connect_and_supervise(&mut rung).await;
             match outcome {
                 Ok(Ended::Down) => return,
+                // Under netifd a vanished port makes the interface unavailable, as with
+                // comgt-ncm; hotplug makes it available again when the port is back, and
+                // netifd starts a new handler.
+                Ok(Ended::Lost(Loss::PortGone)) if self.policy.end_on_block => {
+                    self.status.fail(&Failure::new(Code::NoDevice, "the modem's port vanished; the interface comes back when hotplug sees the port again"));
+                    self.state(State::WaitDevice);
+                    return;
+                }
                 // Connect again from the start; the rung taken is in `rung`.
                 Ok(Ended::Lost(_)) => {
                     // It was up: the next failures start from the shortest wait again.
@@ -585,6 +627,10 @@ impl<C: Connector> Session<C> {
                             if self.rest(d).await {
                                 return;
                             }
+                        }
+                        Effect::WaitDevice | Effect::Block if self.policy.end_on_block => {
+                            self.state(if f.code.effect() == Effect::Block { State::Blocked } else { State::WaitDevice });
+                            return;
                         }
                         Effect::WaitDevice => {
                             // Unavailable until the device changes: wait for it to vanish
@@ -639,7 +685,9 @@ impl<C: Connector> Session<C> {
                 }
             };
             self.link_up(&ip, path.ifname());
-            self.refresh(&mut modem).await;
+            // A modem that stops answering here is found by the watch that follows.
+            let _ = self.refresh(&mut modem).await;
+            path.describe(&self.status.snapshot()).await;
             match modem.ensure_ps_only().await {
                 Ok(Setting::Written) => self.status.event("psonly", "service domain set to PS only"),
                 Ok(Setting::AlreadySet) => self.status.event("psonly", "service domain already PS only; not written"),
@@ -726,9 +774,10 @@ impl<C: Connector> Session<C> {
         });
     }
 
-    async fn refresh(&self, modem: &mut C::Modem) {
+    /// Refreshes the snapshot's radio facts; says when the modem stopped answering.
+    async fn refresh(&self, modem: &mut C::Modem) -> Result<(), ModemError> {
         let mut s = self.status.snapshot();
-        modem.refresh_status(&mut s).await;
+        let result = modem.refresh_status(&mut s).await;
         self.status.update(|cur| {
             cur.modem.modem = s.modem.modem;
             cur.modem.signal = s.modem.signal;
@@ -737,6 +786,7 @@ impl<C: Connector> Session<C> {
             cur.modem.mode = s.modem.mode;
             cur.modem.pdp = s.modem.pdp;
         });
+        result
     }
 
     fn link_up(&self, ip: &IpConfig, ifname: &str) {
@@ -766,7 +816,8 @@ impl<C: Connector> Session<C> {
         let mut modem = self.connector.open().await?;
         let key = step(self.policy.identify, modem.identify(), Code::GetinfoFailed, "identifying the modem").await??;
         self.status.event("identify", format!("vendor profile {key}"));
-        self.refresh(&mut modem).await;
+        // Only facts for `status`: a silent modem fails the next step with its own code.
+        let _ = self.refresh(&mut modem).await;
 
         self.state(State::Initialize);
         step(self.policy.identify, modem.initialize(), Code::InitializeFailed, "initializing the modem")
@@ -834,13 +885,18 @@ impl<C: Connector> Session<C> {
             });
             match sim.lock {
                 SimLock::Ready => {
+                    if pin_sent {
+                        if let Some(store) = &self.store {
+                            store.confirmed(sim.iccid.as_deref());
+                        }
+                    }
                     self.status.event("sim", "SIM ready");
                     return Ok(());
                 }
                 SimLock::PukRequired => {
                     return Err(Failure::new(
                         Code::PinFailed,
-                        "SIM is locked and needs its PUK; ncmd never sends a PUK. Unlock the SIM in a phone, then run ncmd up again",
+                        format!("SIM is locked and needs its PUK; ncmd never sends a PUK. Unlock the SIM in a phone, then run `{}`", self.policy.user_command),
                     ))
                 }
                 SimLock::NotInserted => return Err(Failure::new(Code::SimNotReady, "no SIM card: insert one")),
@@ -851,35 +907,51 @@ impl<C: Connector> Session<C> {
                     sleep(self.policy.poll).await;
                 }
                 SimLock::PinRequired if pin_sent => {
-                    // Accepted but not ready yet: wait for the SIM to initialise.
+                    // Accepted but not ready yet: wait for the SIM to initialise. It is
+                    // never sent twice: a SIM still locked at the deadline is a stop.
                     if Instant::now() >= deadline {
-                        return Err(Failure::new(Code::SimNotReady, "SIM still asks for a PIN after it was accepted"));
+                        return Err(self.pin_stop("the SIM still asks for its PIN after ncmd sent it and the modem answered OK"));
                     }
                     sleep(self.policy.poll).await;
                 }
                 SimLock::PinRequired => {
                     self.check_pin_allowed(&sim)?;
-                    match modem.enter_pin().await {
-                        Ok(PinOutcome::Accepted) => {
-                            pin_sent = true;
-                            self.status.event("sim", "PIN accepted");
+                    // Written down before it goes out: whatever happens next (an error,
+                    // a timeout, the port vanishing, a reset, a crash), this value is not
+                    // sent again until the configured PIN changes.
+                    if let Some(store) = &self.store {
+                        if let Err(e) = store.attempt(sim.iccid.as_deref()) {
+                            tracing::warn!("could not record the PIN attempt in {}: {e}; it is remembered until ncmd restarts", store.path().display());
                         }
+                    }
+                    pin_sent = true;
+                    match modem.enter_pin().await {
+                        Ok(PinOutcome::Accepted) => self.status.event("sim", "PIN accepted"),
                         Ok(PinOutcome::Rejected { attempts_left }) => {
-                            if let Some(store) = &self.store {
-                                store.pin_rejected(sim.iccid.as_deref());
-                            }
                             let left = attempts_left.map(|n| format!("{n} attempts left; ")).unwrap_or_default();
                             return Err(Failure::new(
                                 Code::PinFailed,
-                                format!("SIM PIN rejected; {left}ncmd will not retry it. Fix option pincode and run ncmd up again"),
+                                format!("SIM PIN rejected; {left}ncmd will not retry it. Fix option pincode and run `{}`", self.policy.user_command),
                             ));
                         }
                         Err(ModemError::PortGone(m)) => return Err(Failure::new(Code::NoDevice, m)),
-                        Err(e) => return Err(Failure::new(Code::PinFailed, format!("Unable to verify PIN: {e}"))),
+                        Err(e) => return Err(self.pin_stop(&format!("the modem answered the PIN with: {e}"))),
                     }
                 }
             }
         }
+    }
+
+    /// The stop after a PIN was sent and not confirmed: says why, and how to go on.
+    fn pin_stop(&self, why: &str) -> Failure {
+        let file = self.store.as_ref().map(|s| s.path().display().to_string()).unwrap_or_else(|| "the state directory".into());
+        Failure::new(
+            Code::PinFailed,
+            format!(
+                "{why}; ncmd sends a PIN only once and will not send it again. Check option pincode; if it is right, delete {file}; then run `{}`",
+                self.policy.user_command
+            ),
+        )
     }
 
     fn check_pin_allowed(&self, sim: &SimInfo) -> Result<(), Failure> {
@@ -889,10 +961,14 @@ impl<C: Connector> Session<C> {
                 if !store.has_pin() {
                     return Err(Failure::new(Code::PinFailed, "SIM needs a PIN: set option pincode"));
                 }
-                if store.was_rejected(sim.iccid.as_deref()) {
+                if store.was_tried(sim.iccid.as_deref()) {
                     return Err(Failure::new(
                         Code::PinFailed,
-                        "this PIN was rejected before; ncmd will not send it again. Fix option pincode and run ncmd up again",
+                        format!(
+                            "this PIN was sent before and the SIM did not accept it; ncmd will not send it again. Fix option pincode and run `{}` (if the PIN is right, delete {} first)",
+                            self.policy.user_command,
+                            store.path().display()
+                        ),
                     ));
                 }
             }
@@ -934,7 +1010,13 @@ impl<C: Connector> Session<C> {
                     format!("not registered on the packet network after {} s: check coverage, antenna and mode", self.policy.register.as_secs()),
                 ));
             }
-            sleep(self.policy.poll).await;
+            tokio::select! {
+                _ = sleep(self.policy.poll) => {}
+                // The modem's registration URC asks again at once instead of a poll later.
+                ev = modem.next_event() => if ev == ModemEvent::PortGone {
+                    return Err(Failure::new(Code::NoDevice, "the modem's port vanished while registering"));
+                },
+            }
         }
 
         self.state(State::Dial);
@@ -974,10 +1056,14 @@ impl<C: Connector> Session<C> {
             Err(ModemError::PortGone(m)) => return Err(Failure::new(Code::NoDevice, m)),
             Err(_) => None,
         };
+        path.describe(&self.status.snapshot()).await;
         let ip = timeout(self.policy.ip, path.bring_up(from_modem))
             .await
             .map_err(|_| Failure::new(Code::ConnectFailed, format!("no IP configuration within {} s", self.policy.ip.as_secs())))?
-            .map_err(|e| Failure::new(Code::ConnectFailed, format!("could not configure {}: {e}", path.ifname())))?;
+            .map_err(|e| match e {
+                BringUpError::Refused(why) => Failure::new(Code::IpConfigRefused, format!("refused the IP configuration for {}: {why}", path.ifname())),
+                BringUpError::Failed(e) => Failure::new(Code::ConnectFailed, format!("could not configure {}: {e}", path.ifname())),
+            })?;
         if let Err(e) = modem.finalize().await {
             // The link is up already; report, as the existing handler does, but keep it.
             self.status.fail(&Failure::new(Code::FinalizeFailed, format!("Finalizing failed: {e}")));
@@ -997,7 +1083,7 @@ impl<C: Connector> Session<C> {
                     ModemEvent::PortGone => return Ended::Lost(Loss::PortGone),
                     ModemEvent::SimRemoved => return Ended::Lost(Loss::SimRemoved),
                     ModemEvent::RegistrationLost => return Ended::Lost(Loss::RegistrationLost),
-                    ModemEvent::Connected => {}
+                    ModemEvent::Connected | ModemEvent::Registered => {}
                 },
                 ev = path.next_event() => match ev {
                     LinkEvent::CarrierDown => return Ended::Lost(Loss::CarrierLost),
@@ -1020,7 +1106,11 @@ impl<C: Connector> Session<C> {
                             return Ended::Lost(Loss::StatusDown);
                         }
                         Ok(_) => {
-                            self.refresh(modem).await;
+                            // A modem that hangs half way through the refresh is as hung
+                            // as one that ignores the status query.
+                            if let Err(ModemError::Timeout(_)) = self.refresh(modem).await {
+                                return Ended::Lost(Loss::ModemHung);
+                            }
                             self.refresh_traffic(path).await;
                         }
                         Err(ModemError::PortGone(_)) => return Ended::Lost(Loss::PortGone),

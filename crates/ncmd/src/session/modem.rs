@@ -6,15 +6,17 @@
 //! from the profile data; only 3GPP-standard commands and replies are spelled here.
 //! Must not know about session order, backoff or the data interface.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ncmd_at::{parse, AtChannel, AtError, CmeKind, Urc};
 use ncmd_config::Spec;
+use ncmd_link::ipcheck::{Proposal, Source};
 use ncmd_profile::{Var, Vars, VendorProfile};
 use tokio::sync::broadcast;
 
-use crate::session::{Failure, IpConfig, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
-use crate::session::query::{fill_mode, ipv4_from_reply, ipv6_from_reply, profiles};
+use crate::session::{Failure, Modem, ModemError, ModemEvent, PinOutcome, Reg, SimInfo, SimLock, Setting, Code};
+use crate::session::query::{connected_by_profile, fill_mode, profiles, proposed_v4, proposed_v6};
 use crate::status::{InterfaceStatus, ModemStatus};
 
 
@@ -25,6 +27,9 @@ const CMD_TIMEOUT: Duration = Duration::from_secs(10);
 /// modem silent this long is hung.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The status refresh as a whole (a dozen cheap reads that take well under a second on a
+/// working modem).
+const REFRESH_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct AtModem {
     chan: AtChannel,
@@ -34,6 +39,35 @@ pub struct AtModem {
     vars: Vars,
     /// Identity read once per opened modem, for status.
     identity: crate::status::Identity,
+    registered_domains: RegDomains,
+}
+
+/// The packet registration domains (`+CGREG`, `+CEREG`, `+C5GREG`) last seen registered.
+/// A URC that one domain is not registered loses the link only when no domain is left:
+/// a 5G standalone modem reports `+CEREG: 0` while registered on 5GS. `+CREG` (circuit
+/// switched) is left out: its URCs are not asked for, so it would never be cleared.
+#[derive(Debug, Default)]
+struct RegDomains(BTreeSet<&'static str>);
+
+impl RegDomains {
+    const PACKET: [&'static str; 3] = ["+CGREG:", "+CEREG:", "+C5GREG:"];
+
+    /// The packet domain a registration line reports (`+CEREG: 0,1` → `+CEREG:`).
+    fn domain(line: &str) -> Option<&'static str> {
+        let upper = line.trim_start().to_ascii_uppercase();
+        Self::PACKET.into_iter().find(|d| upper.starts_with(d))
+    }
+
+    /// Notes a registration line (reply or URC); true when it leaves no domain registered.
+    fn note(&mut self, line: &str) -> bool {
+        let (Some(domain), Ok(reg)) = (Self::domain(line), parse::creg(line)) else { return false };
+        if reg.stat.is_registered() {
+            self.0.insert(domain);
+            false
+        } else {
+            self.0.remove(domain) && self.0.is_empty()
+        }
+    }
 }
 
 fn modem_error(e: AtError) -> ModemError {
@@ -57,7 +91,7 @@ impl AtModem {
         if let Some(p) = &spec.password {
             vars = vars.set(Var::Password, p.expose());
         }
-        AtModem { chan, urcs, spec, profile: None, vars, identity: Default::default() }
+        AtModem { chan, urcs, spec, profile: None, vars, identity: Default::default(), registered_domains: RegDomains::default() }
     }
 
     fn profile(&self) -> Result<&VendorProfile, ModemError> {
@@ -97,7 +131,7 @@ impl AtModem {
         Ok(pattern.matches_any(&self.vars, r.lines.iter().map(String::as_str)).unwrap_or(false))
     }
 
-    fn classify(&self, urc: &Urc) -> Option<ModemEvent> {
+    fn classify(&mut self, urc: &Urc) -> Option<ModemEvent> {
         let line = urc.line.trim();
         if let Some((_, p)) = &self.profile {
             if p.disconnected_urc.iter().any(|pat| pat.matches(&self.vars, line).unwrap_or(false)) {
@@ -115,12 +149,17 @@ impl AtModem {
         if upper.starts_with("+CGEV:") && upper.contains("DETACH") {
             return Some(ModemEvent::RegistrationLost);
         }
-        if upper.starts_with("+CEREG:") || upper.starts_with("+CGREG:") {
-            if let Ok(reg) = parse::creg(line) {
-                if !matches!(reg.stat, parse::RegStatus::Home | parse::RegStatus::Roaming) {
-                    return Some(ModemEvent::RegistrationLost);
-                }
+        // A packet-domain registration URC: registered ends a wait for registration at
+        // once; the link is lost only when no packet domain is left registered.
+        if let (Some(_), Ok(reg)) = (RegDomains::domain(line), parse::creg(line)) {
+            let none_left = self.registered_domains.note(line);
+            if reg.stat.is_registered() {
+                return Some(ModemEvent::Registered);
             }
+            if none_left {
+                return Some(ModemEvent::RegistrationLost);
+            }
+            return None;
         }
         if upper.starts_with("^SIMST: 255") || upper.starts_with("+CPIN: NOT INSERTED") || upper.starts_with("+SIMCARD: NOT AVAILABLE") {
             return Some(ModemEvent::SimRemoved);
@@ -185,7 +224,9 @@ impl Modem for AtModem {
         self.send_list(&list, false).await?;
         // Ask for the events supervision uses (RAM settings, not flash): registration
         // URCs with location, and packet-domain event reports. Refusals are fine.
-        for cmd in ["AT+CGREG=2", "AT+CEREG=2", "AT+CGEREP=2,1"] {
+        let five_gs = self.profile()?.registration_queries().iter().any(|t| t.expand(&self.vars).is_ok_and(|e| e.text.eq_ignore_ascii_case("AT+C5GREG?")));
+        let urcs: &[&str] = if five_gs { &["AT+CGREG=2", "AT+CEREG=2", "AT+C5GREG=2", "AT+CGEREP=2,1"] } else { &["AT+CGREG=2", "AT+CEREG=2", "AT+CGEREP=2,1"] };
+        for cmd in urcs {
             if let Err(ModemError::PortGone(m)) = self.query(cmd).await {
                 return Err(ModemError::PortGone(m));
             }
@@ -279,22 +320,34 @@ impl Modem for AtModem {
         Ok(Setting::Written)
     }
 
+    /// Registered in any domain the profile asks about (`+C5GREG` too on 5G modules: a
+    /// 5G standalone modem is registered on 5GS alone, `+CEREG` says 0).
     async fn registration(&mut self) -> Result<Reg, ModemError> {
-        let mut seen = Reg::Unknown;
-        for cmd in ["AT+CEREG?", "AT+CGREG?"] {
-            match self.chan.command(cmd, CMD_TIMEOUT).await {
-                Ok(r) => match parse::creg(&r).map(|r| r.stat) {
-                    Ok(parse::RegStatus::Home | parse::RegStatus::Roaming) => return Ok(Reg::Registered),
-                    Ok(parse::RegStatus::Denied) => seen = Reg::Denied,
-                    Ok(parse::RegStatus::Searching) if seen != Reg::Denied => seen = Reg::Searching,
-                    Ok(_) if seen == Reg::Unknown => seen = Reg::NotRegistered,
-                    _ => {}
-                },
+        let queries = self.profile()?.registration_queries();
+        let mut regs = Vec::new();
+        self.registered_domains = RegDomains::default();
+        for t in queries {
+            let Ok(cmd) = t.expand(&self.vars) else { continue };
+            match self.chan.command(&cmd.text, CMD_TIMEOUT).await {
+                Ok(r) => {
+                    if let Ok(reg) = parse::creg(&r) {
+                        r.lines.iter().for_each(|l| {
+                            self.registered_domains.note(l);
+                        });
+                        regs.push(reg);
+                    }
+                }
                 Err(AtError::PortClosed(m)) => return Err(ModemError::PortGone(m)),
                 Err(_) => {}
             }
         }
-        Ok(seen)
+        Ok(match parse::best_registration(&regs).map(|r| r.stat) {
+            Some(parse::RegStatus::Home | parse::RegStatus::Roaming) => Reg::Registered,
+            Some(parse::RegStatus::Denied) => Reg::Denied,
+            Some(parse::RegStatus::Searching) => Reg::Searching,
+            Some(_) => Reg::NotRegistered,
+            None => Reg::Unknown,
+        })
     }
 
     async fn dial(&mut self) -> Result<(), ModemError> {
@@ -307,33 +360,31 @@ impl Modem for AtModem {
         let profile = self.profile()?.clone();
         let Some(q) = &profile.status_query else { return Ok(None) };
         let r = self.send(q, STATUS_TIMEOUT).await?;
-        let lines = || r.lines.iter().map(String::as_str);
-        if profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&self.vars, lines()).unwrap_or(false)) {
-            return Ok(Some(true));
-        }
-        if profile.disconnected_pattern.as_ref().is_some_and(|p| p.matches_any(&self.vars, lines()).unwrap_or(false)) {
-            return Ok(Some(false));
-        }
-        // Answered, but neither pattern: a profile with only `connected_pattern` means
-        // anything else is "not connected".
-        Ok(if profile.connected_pattern.is_some() { Some(false) } else { None })
+        Ok(connected_by_profile(&profile, &self.vars, &r))
     }
 
-    async fn ip_config(&mut self) -> Result<Option<IpConfig>, ModemError> {
+    async fn ip_config(&mut self) -> Result<Option<Proposal>, ModemError> {
         let profile = self.profile()?.clone();
-        let mut ip = IpConfig::default();
-        if self.spec.pdptype.has_ipv4() {
-            if let Some(q) = &profile.ip_query {
-                let r = self.send(q, CMD_TIMEOUT).await;
-                if let Err(ModemError::PortGone(m)) = r {
-                    return Err(ModemError::PortGone(m));
-                }
-                ip.ipv4 = r.ok().and_then(|r| ipv4_from_reply(&r, self.spec.profile));
+        let mut ip = Proposal { from: Source::Modem, ipv4: None, ipv6: None, mtu: None };
+        let cid = self.spec.profile;
+        // The ip_query reply (+CGCONTRDP) may carry both families.
+        let mut first = None;
+        if let Some(q) = &profile.ip_query {
+            match self.send(q, CMD_TIMEOUT).await {
+                Ok(r) => first = Some(r),
+                Err(ModemError::PortGone(m)) => return Err(ModemError::PortGone(m)),
+                Err(_) => {}
             }
+        }
+        if self.spec.pdptype.has_ipv4() {
+            ip.ipv4 = first.as_ref().and_then(|r| proposed_v4(r, cid));
         }
         if self.spec.pdptype.has_ipv6() {
             if let Some(q) = &profile.ipv6_query {
-                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| ipv6_from_reply(&r));
+                ip.ipv6 = self.send(q, CMD_TIMEOUT).await.ok().and_then(|r| proposed_v6(&r, cid));
+            }
+            if ip.ipv6.is_none() {
+                ip.ipv6 = first.as_ref().and_then(|r| proposed_v6(r, cid));
             }
         }
         Ok((ip.ipv4.is_some() || ip.ipv6.is_some()).then_some(ip))
@@ -377,16 +428,37 @@ impl Modem for AtModem {
         }
     }
 
-    async fn refresh_status(&mut self, status: &mut InterfaceStatus) {
-        status.modem.modem = self.identity.clone();
-        crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, &mut status.modem).await;
-        if let Some((_, p)) = &self.profile {
-            fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
-        }
-        if let Ok(r) = self.query("AT+CGDCONT?").await {
-            if let Ok(list) = parse::cgdcont(&r) {
-                status.modem.pdp = list.into_iter().map(|c| crate::status::Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
+    async fn refresh_status(&mut self, status: &mut InterfaceStatus) -> Result<(), ModemError> {
+        // Each read below gives up quietly on its own; the whole is bounded so that a
+        // modem hanging half way through is reported, not waited on read after read.
+        let refresh = async {
+            status.modem.modem = self.identity.clone();
+            let profile = self.profile.as_ref().map(|(_, p)| p);
+            crate::session::query::fill_radio(&self.chan, CMD_TIMEOUT, profile, &mut status.modem).await;
+            if let Some((_, p)) = &self.profile {
+                fill_mode(&self.chan, CMD_TIMEOUT, p, &mut status.modem).await;
             }
+            if let Ok(r) = self.query("AT+CGDCONT?").await {
+                if let Ok(list) = parse::cgdcont(&r) {
+                    status.modem.pdp = list.into_iter().map(|c| crate::status::Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
+                }
+            }
+        };
+        // Programs on the shared AT port (`option share_port`) may hold the modem between
+        // these reads (an SMS being typed at its prompt): the bound is on the modem's
+        // silence, not on the wall clock.
+        let chan = self.chan.clone();
+        tokio::pin!(refresh);
+        let mut wait = REFRESH_LIMIT;
+        loop {
+            if tokio::time::timeout(wait, &mut refresh).await.is_ok() {
+                return Ok(());
+            }
+            let silent = chan.silent_for();
+            if silent >= REFRESH_LIMIT {
+                return Err(ModemError::Timeout(format!("the modem stopped answering the status reads for {} s", REFRESH_LIMIT.as_secs())));
+            }
+            wait = REFRESH_LIMIT - silent;
         }
     }
 
@@ -401,5 +473,31 @@ impl Modem for AtModem {
                 _ = self.chan.closed() => return ModemEvent::PortGone,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod reg_domain_tests {
+    use super::RegDomains;
+
+    #[test]
+    fn a_domain_going_down_loses_the_link_only_when_none_is_left() {
+        // 5G SA (the simulator's quectel-rm500q, formats of a Quectel RG801H log): the
+        // +CEREG: 0 URC while registered on 5GS is no loss; +C5GREG going to 2 is.
+        let mut d = RegDomains::default();
+        assert!(!d.note("+C5GREG: 2,1,\"46550B\",\"0000000170C23000\",11,1,\"01\""));
+        assert!(!d.note("+CEREG: 2,0"));
+        assert!(!d.note("+CEREG: 0"));
+        assert!(d.note("+C5GREG: 2"));
+        // LTE: both packet domains registered; the link is lost when both say so.
+        let mut d = RegDomains::default();
+        d.note("+CGREG: 2,1,\"00C8\",\"01A2B3C4\",7");
+        d.note("+CEREG: 2,1,\"00C8\",\"01A2B3C4\",7");
+        assert!(!d.note("+CEREG: 2"));
+        assert!(d.note("+CGREG: 2"));
+        // +CREG never counts; a domain never seen registered cannot be lost.
+        let mut d = RegDomains::default();
+        assert!(!d.note("+CREG: 0,1"));
+        assert!(!d.note("+CEREG: 0"));
     }
 }

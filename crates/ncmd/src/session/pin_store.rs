@@ -1,21 +1,33 @@
-//! Small persistent memory across restarts: which PIN the SIM rejected.
+//! Small persistent memory across restarts: which PIN values were sent to which SIM and
+//! not confirmed.
+//!
+//! The rule it serves is absolute: a PIN value is sent at most once until the configured
+//! PIN changes, whatever the modem answers (OK while the SIM stays locked, ERROR, a
+//! rejection, a timeout, the port vanishing mid-command, a reset right after). So the
+//! attempt is written down (and synced) *before* the PIN goes out, and only erased when
+//! the SIM is seen ready after it. A crash or power cut at any point leaves the value
+//! marked as tried.
 //!
 //! Owns one text file per interface in the state directory. It never stores the PIN,
 //! only a fingerprint of it, so "the PIN in the config changed" can be told apart from
-//! "the same rejected PIN again". (A 4–8 digit PIN cannot be hidden by any hash: the
-//! file is root-only; the fingerprint only keeps it out of casual view.)
+//! "the same PIN again". (A 4–8 digit PIN cannot be hidden by any hash: the file is
+//! root-only; the fingerprint only keeps it out of casual view.)
 //!
 //! Must not know about the modem or AT: the session tells it what happened.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-/// Where rejected-PIN facts for one interface live.
+/// Where the PIN attempts for one interface are remembered.
 #[derive(Debug, Clone)]
 pub struct Store {
     file: PathBuf,
     /// Fingerprint of the configured PIN, if one is configured. Shared by clones, so a
     /// settings change reaches the session that checks it.
-    pin: std::sync::Arc<std::sync::Mutex<Option<u64>>>,
+    pin: Arc<Mutex<Option<u64>>>,
+    /// The same records in memory: the rule holds in this process even if the state
+    /// directory cannot be written.
+    tried: Arc<Mutex<Vec<String>>>,
 }
 
 fn fingerprint(pin: &str) -> u64 {
@@ -28,13 +40,32 @@ fn fingerprint(pin: &str) -> u64 {
     h
 }
 
+/// Does a record line `"<iccid or -> <fingerprint>"` cover this PIN on this SIM?
+fn covers(line: &str, pin: &str, iccid: Option<&str>) -> bool {
+    let mut f = line.split_whitespace();
+    match (f.next(), f.next()) {
+        (Some(sim), Some(p)) => p == pin && (sim == "-" || iccid.is_none() || Some(sim) == iccid),
+        _ => false,
+    }
+}
+
 impl Store {
     pub fn new(state_dir: &Path, interface: &str, pin: Option<&str>) -> Self {
-        Store { file: state_dir.join(format!("{interface}.pin-rejected")), pin: std::sync::Arc::new(std::sync::Mutex::new(pin.map(fingerprint))) }
+        Store {
+            file: state_dir.join(format!("{interface}.pin-rejected")),
+            pin: Arc::new(Mutex::new(pin.map(fingerprint))),
+            tried: Arc::default(),
+        }
     }
 
-    fn pin(&self) -> Option<u64> {
-        *self.pin.lock().unwrap_or_else(|e| e.into_inner())
+    /// The file that records the attempts (named in messages, so a user who is sure of
+    /// the PIN knows what to delete).
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    fn pin(&self) -> Option<String> {
+        self.pin.lock().unwrap_or_else(|e| e.into_inner()).map(|p| format!("{p:016x}"))
     }
 
     /// The configured PIN changed (settings reloaded).
@@ -46,50 +77,55 @@ impl Store {
         self.pin().is_some()
     }
 
-    fn line(&self, iccid: Option<&str>) -> Option<String> {
-        self.pin().map(|p| format!("{} {p:016x}", iccid.unwrap_or("-")))
+    fn records(&self) -> Vec<String> {
+        let mut all = self.tried.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Ok(text) = std::fs::read_to_string(&self.file) {
+            all.extend(text.lines().map(str::to_string));
+        }
+        all
     }
 
-    /// Was this PIN (for this SIM, when its ICCID is known) rejected before?
-    pub fn was_rejected(&self, iccid: Option<&str>) -> bool {
+    /// Was this PIN (for this SIM, when its ICCID is known) sent before without the SIM
+    /// confirming it?
+    pub fn was_tried(&self, iccid: Option<&str>) -> bool {
         let Some(pin) = self.pin() else { return false };
-        let Ok(text) = std::fs::read_to_string(&self.file) else { return false };
-        let pin = format!("{pin:016x}");
-        text.lines().any(|l| {
-            let mut f = l.split_whitespace();
-            match (f.next(), f.next()) {
-                (Some(sim), Some(p)) => p == pin && (sim == "-" || iccid.is_none() || Some(sim) == iccid),
-                _ => false,
-            }
-        })
+        self.records().iter().any(|l| covers(l, &pin, iccid))
     }
 
-    /// Remembers that the SIM rejected the configured PIN. Failure to write is logged:
-    /// the in-process block still holds, only the memory across restarts is lost.
-    pub fn pin_rejected(&self, iccid: Option<&str>) {
-        let Some(line) = self.line(iccid) else { return };
-        let result = (|| -> std::io::Result<()> {
-            if let Some(dir) = self.file.parent() {
-                std::fs::create_dir_all(dir)?;
+    /// Call right before the PIN is sent. The record is in memory at once and on disk
+    /// (synced) when the directory can be written; an error says the memory across
+    /// restarts could not be kept, and the caller decides whether to send at all.
+    pub fn attempt(&self, iccid: Option<&str>) -> std::io::Result<()> {
+        let Some(pin) = self.pin() else { return Ok(()) };
+        let line = format!("{} {pin}", iccid.unwrap_or("-"));
+        self.tried.lock().unwrap_or_else(|e| e.into_inner()).push(line.clone());
+        let mut text = std::fs::read_to_string(&self.file).unwrap_or_default();
+        text.push_str(&line);
+        text.push('\n');
+        self.replace_file(&text)
+    }
+
+    /// The SIM is ready after ncmd sent this PIN: the value is good, and may be sent
+    /// again the next time the SIM asks (after a power cycle).
+    pub fn confirmed(&self, iccid: Option<&str>) {
+        let Some(pin) = self.pin() else { return };
+        self.tried.lock().unwrap_or_else(|e| e.into_inner()).retain(|l| !covers(l, &pin, iccid));
+        let Ok(text) = std::fs::read_to_string(&self.file) else { return };
+        let kept: String = text.lines().filter(|l| !covers(l, &pin, iccid)).map(|l| format!("{l}\n")).collect();
+        if kept.len() != text.len() {
+            if let Err(e) = self.replace_file(&kept) {
+                tracing::warn!("could not update {}: {e}", self.file.display());
             }
-            let mut text = std::fs::read_to_string(&self.file).unwrap_or_default();
-            text.push_str(&line);
-            text.push('\n');
-            let tmp = self.file.with_extension("tmp");
-            write_private(&tmp, text.as_bytes())?;
-            std::fs::rename(&tmp, &self.file)
-        })();
-        if let Err(e) = result {
-            tracing::warn!("could not record the rejected PIN in {}: {e}", self.file.display());
         }
     }
-}
 
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    f.write_all(data)
+    /// Writes the whole record file (private, synced, through an exclusive temporary).
+    fn replace_file(&self, text: &str) -> std::io::Result<()> {
+        if let Some(dir) = self.file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        crate::files::replace(&self.file, text.as_bytes(), 0o600)
+    }
 }
 
 #[cfg(test)]
@@ -97,26 +133,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rejected_pin_is_remembered_until_it_changes() {
+    fn a_tried_pin_is_remembered_until_it_changes_or_is_confirmed() {
         let dir = std::env::temp_dir().join(format!("ncmd-store-{}", std::process::id()));
         let s = Store::new(&dir, "wwan", Some("1111"));
-        assert!(!s.was_rejected(Some("8949")));
-        s.pin_rejected(Some("8949"));
+        assert!(!s.was_tried(Some("8949")));
+        s.attempt(Some("8949")).unwrap();
         // A new process (new Store) still knows.
         let again = Store::new(&dir, "wwan", Some("1111"));
-        assert!(again.was_rejected(Some("8949")));
-        assert!(again.was_rejected(None));
+        assert!(again.was_tried(Some("8949")));
+        assert!(again.was_tried(None));
         // Another SIM, or a changed PIN, may be tried.
-        assert!(!again.was_rejected(Some("1234")));
-        assert!(!Store::new(&dir, "wwan", Some("2222")).was_rejected(Some("8949")));
+        assert!(!again.was_tried(Some("1234")));
+        assert!(!Store::new(&dir, "wwan", Some("2222")).was_tried(Some("8949")));
         // A settings change reaches every clone.
         let shared = again.clone();
         again.set_pin(Some("2222"));
-        assert!(!shared.was_rejected(Some("8949")));
+        assert!(!shared.was_tried(Some("8949")));
         again.set_pin(Some("1111"));
-        assert!(shared.was_rejected(Some("8949")));
+        assert!(shared.was_tried(Some("8949")));
         let text = std::fs::read_to_string(dir.join("wwan.pin-rejected")).unwrap();
         assert!(!text.contains("1111"), "the PIN itself is never stored");
+        // Confirmed by a ready SIM: the value may be sent again after a power cycle.
+        shared.confirmed(Some("8949"));
+        assert!(!Store::new(&dir, "wwan", Some("1111")).was_tried(Some("8949")));
+        assert!(!shared.was_tried(Some("8949")));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_rule_holds_in_memory_when_the_state_dir_cannot_be_written() {
+        let s = Store::new(Path::new("/proc/ncmd-cannot-write-here"), "wwan", Some("1111"));
+        assert!(s.attempt(None).is_err());
+        assert!(s.was_tried(None), "the attempt is remembered in this process anyway");
     }
 }

@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use ncmd_at::{parse, AtChannel};
+use ncmd_link::ipcheck::{Prefix, Proposed};
 use ncmd_profile::{Profiles, Vars, VendorProfile};
 
 use crate::status::{IpInfo, ModemStatus, Pdp};
@@ -64,7 +67,7 @@ pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemSta
     if st.sim.state.as_deref() == Some("ready") {
         st.sim.imsi = q("AT+CIMI").await.and_then(|r| parse::info_value(&r, "+CIMI:"));
     }
-    fill_radio(chan, timeout, &mut st).await;
+    fill_radio(chan, timeout, vendor, &mut st).await;
     if let Ok(r) = chan.command("AT+CGDCONT?", timeout).await {
         if let Ok(list) = parse::cgdcont(&r) {
             st.pdp = list.into_iter().map(|c| Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
@@ -134,22 +137,20 @@ pub fn sim_state(l: &parse::SimLock) -> &'static str {
 }
 
 /// Registration (packet domain first), operator and signal.
-pub async fn fill_radio(chan: &AtChannel, timeout: Duration, st: &mut ModemStatus) {
-    let mut best: Option<parse::Registration> = None;
-    for cmd in ["AT+CEREG?", "AT+CGREG?", "AT+CREG?"] {
-        if let Ok(r) = chan.command(cmd, timeout).await {
-            if let Ok(reg) = parse::creg(&r) {
-                let registered = matches!(reg.stat, parse::RegStatus::Home | parse::RegStatus::Roaming);
-                if best.is_none() || registered {
-                    best = Some(reg);
-                }
-                if registered {
-                    break;
-                }
-            }
+/// Registration, operator and signal, each with the vendor's best queries (profile
+/// data: `registration_queries`, `signal_queries`; 3GPP defaults without a profile).
+pub async fn fill_radio(chan: &AtChannel, timeout: Duration, profile: Option<&VendorProfile>, st: &mut ModemStatus) {
+    let default = VendorProfile::default();
+    let profile = profile.unwrap_or(&default);
+    let vars = Vars::new(1, "IP");
+    let mut regs = Vec::new();
+    for t in profile.registration_queries() {
+        let Ok(cmd) = t.expand(&vars) else { continue };
+        if let Ok(r) = chan.command(&cmd.text, timeout).await {
+            regs.extend(parse::creg(&r).ok());
         }
     }
-    if let Some(reg) = best {
+    if let Some(reg) = parse::best_registration(&regs) {
         st.registration.state = Some(reg.stat.as_str().to_string());
         st.registration.technology = reg.technology.map(|t| t.as_str().to_string());
         st.registration.lac = reg.lac.map(|l| format!("{l:X}"));
@@ -168,62 +169,145 @@ pub async fn fill_radio(chan: &AtChannel, timeout: Duration, st: &mut ModemStatu
     }
     if chan.command("AT+COPS=3,2", timeout).await.is_ok() {
         if let Ok(r) = chan.command("AT+COPS?", timeout).await {
-            if let Ok(op) = parse::cops(&r) {
-                st.operator.mcc_mnc = op.mcc_mnc.or(op.name);
-            }
+            // Only a numeric MCC/MNC; a name printed under format 2 is not one.
+            st.operator.mcc_mnc = parse::cops(&r).ok().and_then(|op| op.mcc_mnc);
         }
         let _ = chan.command("AT+COPS=3,0", timeout).await;
     }
-    match chan.command("AT^HCSQ?", timeout).await.ok().and_then(|r| parse::hcsq(&r).ok()) {
-        Some(h) => {
-            // Huawei's steps are 0.2/0.5 dB: one decimal keeps every value exact.
-            let r = |v: Option<f64>| v.map(|x| (x * 10.0).round() / 10.0);
-            st.signal.rssi_dbm = r(h.rssi_dbm);
-            st.signal.rsrp_dbm = r(h.rsrp_dbm);
-            st.signal.rsrq_db = r(h.rsrq_db);
-            st.signal.sinr_db = r(h.sinr_db);
-            st.signal.rscp_dbm = r(h.rscp_dbm);
-            st.signal.ecio_db = r(h.ecio_db);
-        }
-        None => {
-            if let Some(c) = chan.command("AT+CSQ", timeout).await.ok().and_then(|r| parse::csq(&r).ok()) {
-                st.signal.rssi_dbm = c.rssi_dbm.map(f64::from);
-            }
+    for t in profile.signal_queries() {
+        let Ok(cmd) = t.expand(&vars) else { continue };
+        let Ok(r) = chan.command(&cmd.text, timeout).await else { continue };
+        if let Ok(s) = parse::signal(&r) {
+            st.signal = signal_status(&s);
+            break;
         }
     }
 }
 
-/// IPv4 settings from whichever reply the profile's `ip_query` gives.
-pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+/// The status JSON's signal from the typed one. Huawei's steps are 0.2/0.5 dB and the
+/// others whole or half dB: one decimal keeps every value exact.
+pub fn signal_status(s: &parse::Signal) -> crate::status::Signal {
+    let r = |v: Option<f64>| v.map(|x| (x * 10.0).round() / 10.0);
+    let leg = |l: &parse::LegSignal| crate::status::LegSignal {
+        rssi_dbm: r(l.rssi_dbm),
+        rsrp_dbm: r(l.rsrp_dbm),
+        rsrq_db: r(l.rsrq_db),
+        sinr_db: r(l.sinr_db),
+        rscp_dbm: r(l.rscp_dbm),
+        ecio_db: r(l.ecio_db),
+    };
+    let primary = s.primary().map(leg).unwrap_or_default();
+    crate::status::Signal {
+        rssi_dbm: primary.rssi_dbm.or(r(s.rssi_dbm)),
+        rsrp_dbm: primary.rsrp_dbm,
+        rsrq_db: primary.rsrq_db,
+        sinr_db: primary.sinr_db,
+        rscp_dbm: primary.rscp_dbm,
+        ecio_db: primary.ecio_db,
+        technology: s.technology.map(|t| t.as_str().to_string()),
+        gsm: s.gsm.as_ref().map(leg),
+        umts: s.umts.as_ref().map(leg),
+        lte: s.lte.as_ref().map(leg),
+        nr: s.nr.as_ref().map(leg),
+    }
+}
+
+/// IPv4 settings as the modem reports them, unchecked, from whichever reply the
+/// profile's `ip_query` gives: `^DHCP` keeps its netmask as sent (holes and all), for
+/// the IP check to judge; `+CGCONTRDP` without a mask is a host address.
+pub fn proposed_v4(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
     if let Ok(d) = parse::dhcp(r) {
-        return Some(IpInfo {
-            address: d.address.to_string(),
-            prefix_len: d.prefix_len,
-            gateway: d.gateway.map(|g| g.to_string()),
-            dns: d.dns.iter().map(|a| a.to_string()).collect(),
+        return Some(Proposed {
+            address: d.address.into(),
+            prefix: Prefix::Mask(d.netmask.into()),
+            gateway: d.gateway.map(Into::into),
+            dns: d.dns.iter().map(|&a| a.into()).collect(),
         });
     }
-    if let Ok(list) = parse::cgcontrdp(r) {
-        if let Some(c) = list.into_iter().find(|c| c.cid == cid && c.address.is_some_and(|a| a.is_ipv4())) {
-            return Some(IpInfo {
-                address: c.address?.to_string(),
-                prefix_len: c.prefix_len.unwrap_or(32),
-                gateway: c.gateway.map(|g| g.to_string()),
-                dns: c.dns.iter().map(|a| a.to_string()).collect(),
-            });
-        }
-    }
-    None
+    let list = parse::cgcontrdp(r).ok()?;
+    let v4 = parse::context_ip(&list, cid).ipv4?;
+    Some(Proposed {
+        address: v4.address.into(),
+        prefix: v4.prefix_len.map_or(Prefix::Unknown, Prefix::Len),
+        gateway: v4.gateway.map(Into::into),
+        dns: v4.dns.iter().map(|&a| a.into()).collect(),
+    })
 }
 
-pub fn ipv6_from_reply(r: &ncmd_at::Response) -> Option<IpInfo> {
-    let d = parse::dhcpv6(r).ok()?;
-    Some(IpInfo {
-        address: d.address.to_string(),
-        prefix_len: d.prefix_len.unwrap_or(64),
-        gateway: d.gateway.map(|g| g.to_string()),
-        dns: d.dns.iter().map(|a| a.to_string()).collect(),
+/// IPv6 settings as the modem reports them, unchecked: `^DHCPV6`, or the IPv6 line of
+/// a `+CGCONTRDP` reply (16 dotted numbers or colon form). A context that gives only its
+/// link-local interface identifier (`fe80::…`) leaves the global address to the router
+/// advertisement: `None` here. `+CGCONTRDP` without a prefix length is /64, the prefix a
+/// 3GPP network gives a PDN connection (TS 23.401 §5.3.1.2.2).
+pub fn proposed_v6(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
+    if let Ok(d) = parse::dhcpv6(r) {
+        return Some(Proposed {
+            address: d.address.into(),
+            prefix: d.prefix_len.map_or(Prefix::Unknown, Prefix::Len),
+            gateway: d.gateway.map(Into::into),
+            dns: d.dns.iter().map(|&a| a.into()).collect(),
+        });
+    }
+    let list = parse::cgcontrdp(r).ok()?;
+    let v6 = parse::context_ip(&list, cid).ipv6?;
+    if v6.address.is_unicast_link_local() {
+        tracing::info!("the modem gave only the link-local IPv6 identifier {}; the global address comes by router advertisement", v6.address);
+        return None;
+    }
+    Some(Proposed {
+        address: v6.address.into(),
+        prefix: Prefix::Len(v6.prefix_len.unwrap_or(64)),
+        gateway: v6.gateway.map(Into::into),
+        dns: v6.dns.iter().map(|&a| a.into()).collect(),
     })
+}
+
+/// A report as `ncmd info` shows it (the prefix length of a netmask with holes is its
+/// count of ones; no mask shows as a host address).
+fn reported(p: &Proposed) -> IpInfo {
+    let width = if p.address.is_ipv6() { 128 } else { 32 };
+    let prefix_len = match p.prefix {
+        Prefix::Len(l) => l,
+        Prefix::Mask(IpAddr::V4(m)) => u32::from(m).count_ones() as u8,
+        Prefix::Mask(IpAddr::V6(m)) => u128::from(m).count_ones() as u8,
+        Prefix::Unknown => width,
+    };
+    IpInfo {
+        address: p.address.to_string(),
+        prefix_len,
+        gateway: p.gateway.map(|g| g.to_string()),
+        dns: p.dns.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+/// IPv4 settings as reported, for display.
+pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+    proposed_v4(r, cid).as_ref().map(reported)
+}
+
+/// IPv6 settings as reported, for display.
+pub fn ipv6_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
+    proposed_v6(r, cid).as_ref().map(reported)
+}
+
+/// Connected or not by the reply to the profile's `status_query`: its typed reader
+/// (`status_reply`) when it names one, else its patterns. `None`: the reply says neither.
+pub fn connected_by_profile(profile: &VendorProfile, vars: &Vars, r: &ncmd_at::Response) -> Option<bool> {
+    if let Some(ncmd_profile::StatusReply::Ndisstat) = profile.status_reply {
+        if let Ok(s) = parse::ndisstat(r) {
+            return Some(s.connected());
+        }
+    }
+    let lines = || r.lines.iter().map(String::as_str);
+    if profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(vars, lines()).unwrap_or(false)) {
+        return Some(true);
+    }
+    if profile.disconnected_pattern.as_ref().is_some_and(|p| p.matches_any(vars, lines()).unwrap_or(false)) {
+        return Some(false);
+    }
+    // Answered, but neither pattern: a profile with only `connected_pattern` means
+    // anything else is "not connected".
+    profile.connected_pattern.is_some().then_some(false)
 }
 
 /// The current mode by the profile's read-only `mode_query`.
@@ -251,16 +335,104 @@ pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorPr
     let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
     if let Some(cmd) = profile.status_query.as_ref().and_then(expand) {
         if let Ok(r) = chan.command(&cmd, timeout).await {
-            let lines = || r.lines.iter().map(String::as_str);
-            let up = profile.connected_pattern.as_ref().is_some_and(|p| p.matches_any(&vars, lines()).unwrap_or(false));
+            let up = connected_by_profile(profile, &vars, &r).unwrap_or(false);
             st.connection.state = Some(if up { "connected" } else { "disconnected" }.into());
             if up {
                 if let Some(cmd) = profile.ip_query.as_ref().and_then(expand) {
                     if let Ok(r) = chan.command(&cmd, timeout).await {
                         st.connection.ipv4 = ipv4_from_reply(&r, 1);
+                        st.connection.ipv6 = ipv6_from_reply(&r, 1);
+                    }
+                }
+                if let Some(cmd) = profile.ipv6_query.as_ref().and_then(expand) {
+                    if let Ok(r) = chan.command(&cmd, timeout).await {
+                        st.connection.ipv6 = ipv6_from_reply(&r, 1).or(st.connection.ipv6.take());
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ncmd_link::ipcheck::{check, IpCheckError, Proposal, Source};
+    use ncmd_at::Response;
+
+    fn checked_v4(line: &str) -> Result<ncmd_link::ipcheck::Checked, IpCheckError> {
+        let p = proposed_v4(&ncmd_at::Response::new([line]), 1).expect("a report");
+        check(&Proposal { from: Source::Modem, ipv4: Some(p), ipv6: None, mtu: None }, &[])
+    }
+
+    #[test]
+    fn reports_reach_the_check_as_the_modem_sent_them() {
+        // Issue 12: a ^DHCP netmask with holes (255.0.255.0, little-endian hex) used to
+        // become /16 by counting its ones.
+        let e = checked_v4("^DHCP: 0200400A,00FF00FF,0100400A,0100400A,0,0,150000000,50000000").unwrap_err();
+        assert!(matches!(e, IpCheckError::MaskHoles { .. }), "{e}");
+        // `/200` in +CGCONTRDP.
+        let e = checked_v4("+CGCONTRDP: 1,5,\"internet\",\"10.64.0.2/200\",\"10.64.0.1\"").unwrap_err();
+        assert!(matches!(e, IpCheckError::PrefixRange { len: 200, .. }), "{e}");
+        // Without a mask: a host address, its gateway on-link.
+        let c = checked_v4("+CGCONTRDP: 1,5,\"internet\",\"10.64.0.2\",\"10.9.0.1\"").unwrap();
+        assert_eq!(c.ipv4.unwrap().prefix_len, 32);
+        // Huawei's own At_QryDhcpPara test reply (see ncmd-at huawei.rs) passes.
+        let c = checked_v4("^DHCP: 413DA8C0,00FFFFFF,423DA8C0,423DA8C0,00000000,00000000,81920000,81920000").unwrap();
+        assert_eq!(c.ipv4.unwrap().prefix_len, 24);
+    }
+
+    #[test]
+    fn cgcontrdp_replies_become_ip_settings() {
+        // ModemManager test-modem-helpers.c (9a2d586): TIM Italy in the pre-v9.4 layout.
+        // Before: gateway 255.255.255.255, DNS 2.197.17.49 and 10.207.43.46.
+        let r = Response::new(["+CGCONTRDP: 4,5,\"ibox.tim.it.mnc001.mcc222.gprs\",\"2.197.17.49\",\"255.255.255.255\",\"2.197.17.49\",\"10.207.43.46\",\"10.206.56.132\",\"0.0.0.0\",\"0.0.0.0\""]);
+        let ip = ipv4_from_reply(&r, 4).expect("ipv4");
+        assert_eq!((ip.address.as_str(), ip.prefix_len, ip.gateway.as_deref()), ("2.197.17.49", 32, Some("2.197.17.49")));
+        assert_eq!(ip.dns, ["10.207.43.46", "10.206.56.132"]);
+        // It reaches the IP check as sent (/32, gateway = its own address), which refuses
+        // such a gateway with a clear reason instead of a route via 255.255.255.255.
+        let p = proposed_v4(&r, 4).expect("report");
+        assert_eq!(p.prefix, Prefix::Len(32));
+        let e = check(&Proposal { from: Source::Modem, ipv4: Some(p), ipv6: None, mtu: None }, &[]).unwrap_err();
+        assert!(e.to_string().contains("is the address itself"), "{e}");
+        // T-Mobile US, IPv6 in colon form (same file): used as the IPv6 settings, /64.
+        let r = Response::new(["+CGCONTRDP: 1,0,\"fast.t-mobile.com\",\"2607:FB90:B59A:02C1:0AD3:1B57:4FD4:21F4\",\"FE80:0000:0000:0000:B46D:57FF:FE45:4545\",\"fd00:976a::9\",\"fd00:976a::10\""]);
+        let ip = ipv6_from_reply(&r, 1).expect("ipv6");
+        assert_eq!((ip.address.as_str(), ip.prefix_len), ("2607:fb90:b59a:2c1:ad3:1b57:4fd4:21f4", 64));
+        assert_eq!(ip.gateway.as_deref(), Some("fe80::b46d:57ff:fe45:4545"));
+        assert_eq!(ipv4_from_reply(&r, 1), None);
+        // Only the link-local identifier: left to router advertisements.
+        let r = Response::new(["+CGCONTRDP: 1,5,\"internetipv6.mnc003.mcc260.gprs\",\"254.128.0.0.0.0.0.0.0.0.0.37.88.136.248.1\",\"\",\"42.1.23.0.0.2.255.255.0.0.0.0.0.0.159.1\",\"42.1.23.0.0.3.255.255.0.0.0.0.0.0.152.34\",\"\",\"\",0,0"]);
+        assert_eq!(ipv6_from_reply(&r, 1), None);
+    }
+
+    #[test]
+    fn huawei_ipv6_only_session_is_connected() {
+        let profiles = Profiles::builtin();
+        let huawei = profiles.get("huawei").expect("huawei");
+        let vars = Vars::new(1, "IPV6");
+        // ModemManager test-modem-helpers-huawei.c (ndisstatqry_tests), 9a2d586. The old
+        // pattern "^NDISSTATQRY: 1*" read this as disconnected.
+        let r = Response::new(["^NDISSTATQRY: 0,,,\"IPV4\",1,,,\"IPV6\""]);
+        assert_eq!(connected_by_profile(huawei, &vars, &r), Some(true));
+        let r = Response::new(["^NDISSTATQry:1"]);
+        assert_eq!(connected_by_profile(huawei, &vars, &r), Some(true));
+        let r = Response::new(["^NDISSTATQRY: 0,,,\"IPV4\",0,,,\"IPV6\""]);
+        assert_eq!(connected_by_profile(huawei, &vars, &r), Some(false));
+    }
+
+    #[test]
+    fn signal_status_keeps_the_serving_leg_on_top() {
+        // Quectel EN-DC (see ncmd-at's qeng_nsa test for the sources).
+        let s = parse::signal("+QENG: \"servingcell\",\"NOCONN\"\r\n+QENG: \"LTE\",\"FDD\",520,04,4D8002,167,250,1,3,3,7E7,-128,-17,-94,7,10,23-\r\n+QENG:\"NR5G-NSA\",460,01,747,-71,13,-11,627264,78,12,1").unwrap();
+        let st = signal_status(&s);
+        assert_eq!(st.technology.as_deref(), Some("nr5g"));
+        assert_eq!((st.rsrp_dbm, st.sinr_db), (Some(-71.0), Some(13.0)));
+        assert_eq!(st.lte.and_then(|l| l.sinr_db), Some(-18.6));
+        assert_eq!(st.legs().map(|(n, _)| n).collect::<Vec<_>>(), ["lte", "nr"]);
+        // +CSQ alone: rssi on top, no legs.
+        let st = signal_status(&parse::signal("+CSQ: 23,99").unwrap());
+        assert_eq!((st.rssi_dbm, st.technology.as_deref(), st.legs().count()), (Some(-67.0), None, 0));
     }
 }

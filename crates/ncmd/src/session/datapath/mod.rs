@@ -2,14 +2,16 @@
 //! configuration (or DHCP), hand it to netifd on OpenWrt, watch it, and notice a
 //! black-holed data path while spending as few of the user's bytes as possible.
 //!
-//! Owns the choice static/DHCP, the apply/release pairing and the health policy
-//! (traffic counters first, probes only when the link is idle or suspicious).
+//! Owns the choice static/DHCP, the IP check before anything is applied (a refused
+//! configuration is never applied, handed to netifd or written as DNS), the
+//! apply/release pairing and the health policy (traffic counters first, probes only
+//! when the link is idle or suspicious).
 //! Must not know about AT or vendors: it gets plain IP values from the session, and the
 //! kernel work is done by `ncmd-link`.
 
 pub mod netifd;
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +19,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use ncmd_config::{IpConfig as IpMode, Spec};
 use ncmd_link::netlink::LinkEvents;
-use ncmd_link::{Applied, Ipv4Config, Ipv6Config, LinkConfig, Netlink};
+use ncmd_link::ipcheck::{Checked, Proposal};
+use ncmd_link::{Applied, Ipv4Config, LinkConfig, LinkError, Netlink};
 use tokio::time::Instant;
 
-use crate::session::{DataPath, IpConfig, LinkEvent};
+use crate::session::{BringUpError, DataPath, IpConfig, LinkEvent};
 use crate::status::IpInfo;
 
 /// Who configures addresses and routes.
@@ -86,6 +89,9 @@ pub struct LinuxPath {
     /// The black-hole watch of the current link: a task of its own, so that a probe in
     /// flight survives the session's select (awaiting a JoinHandle is cancel-safe).
     watch_task: Option<AbortOnDrop>,
+    /// The modem's facts for netifd's interface `data`, and what netifd has now.
+    facts: serde_json::Map<String, serde_json::Value>,
+    facts_sent: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A task that ends with its owner.
@@ -112,6 +118,8 @@ impl LinuxPath {
             health,
             probe_bytes: Default::default(),
             watch_task: None,
+            facts: Default::default(),
+            facts_sent: None,
         }
     }
 
@@ -122,8 +130,12 @@ impl LinuxPath {
         self.netlink.as_ref().ok_or_else(|| "netlink unavailable".to_string())
     }
 
-    /// Waits until the carrier has been up for `linksettle` (some modems flap right
-    /// after the dial), bounded by max(30 s, 3 × linksettle).
+    /// A stable link, confirmed by events rather than by waiting: the modem has already
+    /// confirmed the session (its URC or status query); here the kernel confirms the
+    /// carrier (netlink, at once when it is up already). `linksettle` > 0 additionally
+    /// holds until the carrier has stayed up that long (modems whose carrier flaps right
+    /// after the dial); later flaps are the link watch's business. Bounded by
+    /// max(30 s, 3 × linksettle).
     async fn settle(&mut self) -> Result<(), String> {
         let settle = self.spec.linksettle;
         let limit = Duration::from_secs(30).max(settle * 3);
@@ -152,44 +164,71 @@ impl LinuxPath {
                 },
                 _ = tokio::time::sleep_until(wake) => {
                     if Instant::now() >= deadline {
-                        return Err(format!("no carrier on {ifname} within {} s after dialling", limit.as_secs()));
+                        return Err(format!("no carrier on {ifname} within {} s after the modem connected", limit.as_secs()));
                     }
                 }
             }
         }
     }
 
-    fn link_config(&self, ip: &IpConfig) -> LinkConfig {
-        let v4 = ip.ipv4.as_ref().and_then(|i| {
-            Some(Ipv4Config {
-                address: i.address.parse().ok()?,
-                prefix_len: i.prefix_len,
-                gateway: i.gateway.as_deref().and_then(|g| g.parse().ok()),
-                dns: i.dns.iter().filter_map(|d| d.parse().ok()).collect(),
-            })
-        });
-        let v6 = ip.ipv6.as_ref().and_then(|i| {
-            Some(Ipv6Config {
-                address: i.address.parse::<Ipv6Addr>().ok()?,
-                prefix_len: i.prefix_len,
-                gateway: i.gateway.as_deref().and_then(|g| g.parse().ok()),
-                dns: i.dns.iter().filter_map(|d| d.parse().ok()).collect(),
-            })
-        });
-        LinkConfig {
-            ifname: self.ifname.clone(),
-            mtu: self.spec.mtu,
-            ipv4: v4,
-            ipv6: v6,
-            default_route: self.spec.defaultroute,
-            metric: self.spec.metric,
-            table: self.spec.ip4table.as_deref().and_then(|t| t.parse().ok()),
-        }
+    /// The kernel configuration of a checked proposal, with the user's MTU and routes.
+    fn link_config(&self, checked: &Checked) -> LinkConfig {
+        let table = self.spec.ip4table.as_deref().and_then(|t| t.parse().ok());
+        let mut config = LinkConfig::from_checked(&self.ifname, checked, self.spec.defaultroute, self.spec.metric, table);
+        config.mtu = self.spec.mtu;
+        config
     }
 
-    fn dns_servers(ip: &IpConfig) -> Vec<IpAddr> {
-        ip.ipv4.iter().chain(ip.ipv6.iter()).flat_map(|i| i.dns.iter()).filter_map(|d| d.parse().ok()).collect()
+    /// The IP check against what the other interfaces hold now.
+    async fn check(&mut self, proposal: &Proposal) -> Result<Checked, BringUpError> {
+        let ifname = self.ifname.clone();
+        let nl = self.netlink().await.map_err(BringUpError::Failed)?;
+        nl.check(&ifname, proposal).await.map_err(|e| match e {
+            LinkError::Refused(why) => BringUpError::Refused(why.to_string()),
+            e => BringUpError::Failed(e.to_string()),
+        })
     }
+}
+
+/// `proposal` without its DNS servers when the user ignores them (`peerdns '0'`): a bad
+/// server list then refuses nothing.
+fn for_peerdns(mut proposal: Proposal, peerdns: bool) -> Proposal {
+    if !peerdns {
+        for family in [&mut proposal.ipv4, &mut proposal.ipv6].into_iter().flatten() {
+            family.dns.clear();
+        }
+    }
+    proposal
+}
+
+/// A DHCP lease (checked by the DHCP client) as a checked configuration.
+fn lease_config(lease: &ncmd_link::Lease) -> Checked {
+    Checked {
+        ipv4: Some(Ipv4Config { address: lease.address, prefix_len: lease.prefix_len, gateway: lease.gateway, dns: lease.dns.clone() }),
+        ipv6: None,
+        mtu: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// What status shows of a checked configuration.
+fn status_of(checked: &Checked) -> IpConfig {
+    let info = |address: IpAddr, prefix_len: u8, gateway: Option<IpAddr>, dns: Vec<IpAddr>| IpInfo {
+        address: address.to_string(),
+        prefix_len,
+        gateway: gateway.map(|g| g.to_string()),
+        dns: dns.iter().map(|d| d.to_string()).collect(),
+    };
+    IpConfig {
+        ipv4: checked.ipv4.as_ref().map(|v| info(v.address.into(), v.prefix_len, v.gateway.map(Into::into), v.dns.iter().map(|&d| d.into()).collect())),
+        ipv6: checked.ipv6.as_ref().map(|v| info(v.address.into(), v.prefix_len, v.gateway.map(Into::into), v.dns.iter().map(|&d| d.into()).collect())),
+    }
+}
+
+fn dns_servers(checked: &Checked) -> Vec<IpAddr> {
+    let v4 = checked.ipv4.iter().flat_map(|v| v.dns.iter().map(|&d| IpAddr::V4(d)));
+    let v6 = checked.ipv6.iter().flat_map(|v| v.dns.iter().map(|&d| IpAddr::V6(d)));
+    v4.chain(v6).collect()
 }
 
 /// How long the carrier may stay down before it counts as lost: modems flap it around a
@@ -421,72 +460,88 @@ impl DataPath for LinuxPath {
         &self.ifname
     }
 
-    async fn bring_up(&mut self, modem_ip: Option<IpConfig>) -> Result<IpConfig, String> {
+    async fn bring_up(&mut self, modem_ip: Option<Proposal>) -> Result<IpConfig, BringUpError> {
+        use BringUpError::Failed;
+        let from_modem = modem_ip.filter(|p| p.ipv4.is_some() || p.ipv6.is_some()).map(|p| for_peerdns(p, self.spec.peerdns));
         if let Apply::DryRun = self.apply {
-            return modem_ip.ok_or_else(|| "the modem reported no IP configuration (dry run: no DHCP)".into());
+            // Nothing is applied, but a refused configuration is never reported as up.
+            let proposal = from_modem.ok_or_else(|| Failed("the modem reported no IP configuration (dry run: no DHCP)".into()))?;
+            let checked = ncmd_link::ipcheck::check(&proposal, &[]).map_err(|e| BringUpError::Refused(e.to_string()))?;
+            return Ok(status_of(&checked));
         }
         let ifname = self.ifname.clone();
-        {
-            let nl = self.netlink().await?;
-            if nl.link_index(&ifname).await.map_err(|e| e.to_string())?.is_none() {
-                return Err(format!("data interface {ifname} does not exist"));
-            }
-            nl.set_up(&ifname).await.map_err(|e| e.to_string())?;
+        if self.netlink().await.map_err(Failed)?.link_index(&ifname).await.map_err(|e| Failed(e.to_string()))?.is_none() {
+            return Err(Failed(format!("data interface {ifname} does not exist")));
         }
-        if !self.spec.linksettle.is_zero() {
-            self.settle().await?;
-        }
-        let from_modem = modem_ip.filter(|ip| ip.ipv4.is_some() || ip.ipv6.is_some());
-        let ip = match (self.spec.ipconfig, from_modem) {
-            (IpMode::Static, Some(ip)) | (IpMode::Auto, Some(ip)) => ip,
-            (IpMode::Static, None) => return Err("option ipconfig is 'static' but the modem reported no IP configuration".into()),
-            (IpMode::Dhcp, _) | (IpMode::Auto, None) => {
-                if let Apply::Netifd { .. } = self.apply {
-                    // netifd runs its own DHCP client in the child interfaces.
-                    IpConfig::default()
-                } else {
-                    let lease = ncmd_link::dhcp::acquire(&ifname, Duration::from_secs(20)).await.map_err(|e| e.to_string())?;
-                    let ip = IpConfig {
-                        ipv4: Some(IpInfo {
-                            address: lease.address.to_string(),
-                            prefix_len: lease.prefix_len,
-                            gateway: lease.gateway.map(|g| g.to_string()),
-                            dns: lease.dns.iter().map(|d| d.to_string()).collect(),
-                        }),
-                        ipv6: None,
-                    };
-                    self.lease = Some(lease);
-                    ip
-                }
+        // The modem's configuration is checked before anything touches the system, the
+        // link's state included.
+        let from_modem = match (self.spec.ipconfig, from_modem) {
+            (IpMode::Static, Some(p)) | (IpMode::Auto, Some(p)) => Some(self.check(&p).await?),
+            (IpMode::Static, None) => return Err(Failed("option ipconfig is 'static' but the modem reported no IP configuration".into())),
+            (IpMode::Dhcp, _) | (IpMode::Auto, None) => None,
+        };
+        self.netlink().await.map_err(Failed)?.set_up(&ifname).await.map_err(|e| Failed(e.to_string()))?;
+        self.settle().await.map_err(Failed)?;
+        let checked = match from_modem {
+            Some(checked) => Some(checked),
+            // netifd runs its own DHCP client in the child interfaces.
+            None if matches!(self.apply, Apply::Netifd { .. }) => None,
+            // The DHCP client checks its lease the same way.
+            None => {
+                let lease = ncmd_link::dhcp::acquire(&ifname, Duration::from_secs(20)).await.map_err(|e| match e {
+                    e @ ncmd_link::DhcpError::Refused { .. } => BringUpError::Refused(e.to_string()),
+                    e => Failed(e.to_string()),
+                })?;
+                let checked = lease_config(&lease);
+                self.lease = Some(lease);
+                Some(checked)
             }
         };
-        match self.apply.clone() {
-            Apply::Kernel => {
-                let cfg = self.link_config(&ip);
-                let nl = self.netlink().await?;
-                let applied = nl.apply(&cfg).await.map_err(|e| e.to_string())?;
+        for warning in checked.iter().flat_map(|c| c.warnings.iter()) {
+            tracing::warn!("{ifname}: {warning}");
+        }
+        let ip = checked.as_ref().map(status_of).unwrap_or_default();
+        match (self.apply.clone(), &checked) {
+            (Apply::Kernel, Some(checked)) => {
+                let cfg = self.link_config(checked);
+                let nl = self.netlink().await.map_err(Failed)?;
+                let applied = nl.apply(&cfg).await.map_err(|e| Failed(e.to_string()))?;
                 self.applied = Some(applied);
                 if let (Some(path), true) = (&self.spec.dns_file, self.spec.peerdns) {
-                    let servers = Self::dns_servers(&ip);
-                    if let Err(e) = ncmd_link::dns::write_resolv(path, &servers, &format!("ncmd {}", self.spec.interface)) {
+                    if let Err(e) = ncmd_link::dns::write_resolv(path, &dns_servers(checked), &format!("ncmd {}", self.spec.interface)) {
                         tracing::warn!("{e}");
                     }
                 }
             }
-            Apply::Netifd { interface } => crate::session::datapath::netifd::link_up(&interface, &ifname, &self.spec, &ip).await?,
-            Apply::DryRun => {}
+            (Apply::Netifd { interface }, _) => {
+                crate::session::datapath::netifd::link_up(&interface, &ifname, &self.spec, &ip, &self.facts).await.map_err(|e| Failed(e.to_string()))?;
+                self.facts_sent = Some(self.facts.clone());
+            }
+            (Apply::Kernel, None) | (Apply::DryRun, _) => {}
         }
-        let nl = self.netlink().await?;
-        self.events = Some(nl.watch(&ifname).await.map_err(|e| e.to_string())?);
+        let nl = self.netlink().await.map_err(Failed)?;
+        self.events = Some(nl.watch(&ifname).await.map_err(|e| Failed(e.to_string()))?);
         self.carrier = Carrier::new();
         // Its own netlink handle: the task outlives any one call of the session.
-        let nl = Netlink::new().await.map_err(|e| e.to_string())?;
+        let nl = Netlink::new().await.map_err(|e| Failed(e.to_string()))?;
         let prober = Prober::start(ifname, self.health.clone(), self.probe_bytes.clone(), &nl).await;
         self.watch_task = Some(AbortOnDrop(tokio::spawn(prober.run(nl))));
         Ok(ip)
     }
 
+    async fn describe(&mut self, status: &crate::status::InterfaceStatus) {
+        let Apply::Netifd { interface } = &self.apply else { return };
+        self.facts = crate::session::datapath::netifd::facts(status);
+        // While up, netifd hears of changes (not on every refresh: each update is an
+        // `ifupdate` event for hotplug scripts).
+        if self.facts_sent.as_ref().is_some_and(|sent| *sent != self.facts) {
+            crate::session::datapath::netifd::describe(interface, &self.facts).await;
+            self.facts_sent = Some(self.facts.clone());
+        }
+    }
+
     async fn release(&mut self) {
+        self.facts_sent = None;
         self.events = None;
         self.watch_task = None;
         if let Some(lease) = self.lease.take() {
@@ -503,7 +558,7 @@ impl DataPath for LinuxPath {
             let _ = ncmd_link::dns::remove_resolv(path, &format!("ncmd {}", self.spec.interface));
         }
         if let Apply::Netifd { interface } = &self.apply {
-            crate::session::datapath::netifd::link_down(interface, &self.ifname).await;
+            crate::session::datapath::netifd::link_down(interface).await;
         }
     }
 
