@@ -43,6 +43,43 @@ fn put_ip(out: &mut Value, addr: IpAddr, prefix: Option<u8>, gw: Option<IpAddr>,
     insert(out, &format!("{fam}.dns"), json!(same));
 }
 
+/// The signal fields as `info` shows them: the serving leg (the LTE anchor under EN-DC)
+/// at the top, the NR leg under `signal.nr`; a vendor cell report also names the
+/// technology, the serving cell and, when it says so, that the modem is not registered.
+fn put_signal(out: &mut Value, s: &parse::Signal) {
+    let put_leg = |out: &mut Value, pre: &str, l: &parse::LegSignal| {
+        for (k, v) in [
+            ("rssi_dbm", l.rssi_dbm.or(s.rssi_dbm)),
+            ("rsrp_dbm", l.rsrp_dbm),
+            ("rsrq_db", l.rsrq_db),
+            ("sinr_db", l.sinr_db),
+            ("rscp_dbm", l.rscp_dbm),
+            ("ecio_db", l.ecio_db),
+        ] {
+            insert(out, &format!("{pre}.{k}"), num(v));
+        }
+    };
+    let none = parse::LegSignal::default();
+    put_leg(out, "signal", s.primary().unwrap_or(&none));
+    if let Some(nr) = &s.nr {
+        put_leg(out, "signal.nr", nr);
+    }
+    if s.technology.is_some() {
+        insert(out, "registration.technology", tech(s.technology));
+    }
+    if let Some(c) = &s.cell {
+        insert(out, "registration.lac", hex(c.area));
+        insert(out, "registration.cell_id", hex(c.cell_id));
+        if let Some(m) = &c.mcc_mnc {
+            insert(out, "operator.mcc_mnc", json!(m));
+        }
+    }
+    if s.registered == Some(false) {
+        insert(out, "registration.state", json!("not-registered"));
+        insert(out, "registration.technology", Value::Null);
+    }
+}
+
 fn sim_state(l: &parse::SimLock) -> &'static str {
     match l {
         parse::SimLock::Ready => "ready",
@@ -104,9 +141,33 @@ fn decode(e: &Entry) -> Result<Value, String> {
                 num(parse::csq(lines).map_err(err)?.rssi_dbm),
             );
         }
+        "AT+CESQ" | "AT+QENG=\"SERVINGCELL\"" | "AT!GSTATUS?" => {
+            put_signal(&mut out, &parse::signal(lines).map_err(err)?);
+        }
+        "AT^SYSINFOEX" => {
+            let s = parse::sysinfoex(lines).map_err(err)?;
+            insert(&mut out, "registration.technology", tech(s.technology));
+            // sim_state 1 is a valid SIM, 255 none (Huawei AT reference, ^SYSINFOEX).
+            match s.sim_state {
+                1 => insert(&mut out, "sim.state", json!("ready")),
+                255 => insert(&mut out, "sim.state", json!("not-inserted")),
+                _ => {}
+            }
+        }
+        "AT!SCACT?" => {
+            let active = parse::scact(lines)
+                .map_err(err)?
+                .iter()
+                .any(|(cid, on)| *cid == 1 && *on);
+            insert(
+                &mut out,
+                "connection.state",
+                json!(if active { "connected" } else { "disconnected" }),
+            );
+        }
         "AT^HCSQ?" => {
             let h = parse::hcsq(lines).map_err(err)?;
-            let pre = if h.technology == Some(Technology::Nr5g) {
+            let pre = if matches!(h.technology, Some(Technology::Nr5g | Technology::LteNr5g)) {
                 "signal.nr"
             } else {
                 "signal"

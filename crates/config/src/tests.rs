@@ -356,3 +356,31 @@ fn set_option_output_loads_back() {
     let changed: Vec<_> = NETWORK.lines().zip(out.lines()).filter(|(a, b)| a != b).collect();
     assert_eq!(changed.len(), 1 + 1, "{changed:?}");
 }
+
+/// Issue 12 item 9: a value from the file is repeated at most 64 characters long, with its
+/// size; a secret never.
+#[test]
+fn messages_about_huge_values_are_bounded() {
+    const HUGE: usize = 50 * 1024 * 1024;
+    let apn = "a".repeat(HUGE);
+    let text = format!("config interface 'wwan'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n\toption apn '{apn}'\n");
+    let err = cfg(&text).interface("wwan").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!("interface wwan: option apn '{}… ({HUGE} bytes)': is longer than 100 characters (3GPP TS 23.003)", "a".repeat(64))
+    );
+    // The same through netifd's JSON.
+    let json = serde_json::json!({ "device": "/dev/ttyUSB1", "apn": apn });
+    let err = Spec::from_netifd_json("wwan", &json).unwrap_err().to_string();
+    assert!(err.len() < 200 && err.contains(&format!("({HUGE} bytes)")), "{}", &err[..err.len().min(300)]);
+    // A long secret is never repeated; long names are cut like values.
+    let password = format!("{}\"", "p".repeat(1 << 20));
+    let text = format!("config interface 'wwan'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n\toption password '{password}'\n");
+    let err = cfg(&text).interface("wwan").unwrap_err().to_string();
+    assert!(err.len() < 200 && !err.contains("ppp"), "{err}");
+    let name = "n".repeat(1 << 20);
+    for text in [format!("config interface 'x'\n\toption {name}. 'v'\n"), format!("config {name} x\nconfig {name}2 x\n")] {
+        let err = parse_uci(&text).unwrap_err().to_string();
+        assert!(err.len() < 300 && err.contains(" bytes)"), "{}", &err[..err.len().min(300)]);
+    }
+}

@@ -44,7 +44,7 @@ pub struct Sim {
 pub struct Registration {
     /// home | roaming | searching | denied | not-registered | unknown
     pub state: Option<String>,
-    /// gsm | umts | lte | nr5g
+    /// gsm | umts | lte | nr5g | lte+nr5g
     pub technology: Option<String>,
     pub lac: Option<String>,
     pub cell_id: Option<String>,
@@ -67,7 +67,7 @@ pub struct Signal {
     pub sinr_db: Option<f64>,
     pub rscp_dbm: Option<f64>,
     pub ecio_db: Option<f64>,
-    /// gsm | umts | lte | nr5g: the serving technology, when the reply says it.
+    /// gsm | umts | lte | nr5g | lte+nr5g: the serving technology, when the reply says it.
     pub technology: Option<String>,
     pub gsm: Option<LegSignal>,
     pub umts: Option<LegSignal>,

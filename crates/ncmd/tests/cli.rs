@@ -48,9 +48,11 @@ fn info_shows_5g_standalone_and_non_standalone() {
     assert_eq!(sa["signal"]["rsrp_dbm"], -54.0, "top level is the serving leg: {sa}");
     assert_eq!(sa["operator"]["mcc_mnc"], "00101", "{sa}");
     let nsa = info(&Lab::new(SimSpec { vendor: "quectel-rm500q-nsa", netns: false, ..Default::default() }));
-    assert_eq!(nsa["registration"]["technology"], "lte", "EN-DC registers on the LTE anchor: {nsa}");
-    assert_eq!(nsa["signal"]["technology"], "nr5g", "{nsa}");
+    // +CEREG says lte (AcT 7); the +QENG report shows the NR leg: non-standalone.
+    assert_eq!(nsa["registration"]["technology"], "lte+nr5g", "EN-DC: LTE anchor plus NR leg: {nsa}");
+    assert_eq!(nsa["signal"]["technology"], "lte+nr5g", "{nsa}");
     assert_eq!(nsa["signal"]["lte"]["rsrp_dbm"], -91.0, "{nsa}");
+    assert_eq!(nsa["signal"]["rsrp_dbm"], -91.0, "top level is the LTE anchor: {nsa}");
     assert_eq!(nsa["signal"]["nr"]["rsrp_dbm"], -71.0, "{nsa}");
     assert_eq!(nsa["signal"]["nr"]["rsrq_db"], -11.0, "{nsa}");
 }

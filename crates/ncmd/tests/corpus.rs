@@ -63,9 +63,15 @@ fn overlay_for(e: &Entry, all: &[Entry], keys_by_command: &BTreeMap<String, BTre
     text
 }
 
-fn info(lab: &Lab) -> Result<Value, String> {
+/// The PDP context an entry is about: `N` of `AT+CGCONTRDP=N`, else ncmd's default 1.
+/// `info --profile N` reads that context, as a user whose UCI `profile` is N would.
+fn context_of(e: &Entry) -> u8 {
+    norm(&e.command).strip_prefix("AT+CGCONTRDP=").and_then(|n| n.trim().parse().ok()).unwrap_or(1)
+}
+
+fn info(lab: &Lab, cid: u8) -> Result<Value, String> {
     let out = Command::new(ncmd())
-        .args(["info", "--json", "--timeout", "2", "--device"])
+        .args(["info", "--json", "--timeout", "2", "--profile", &cid.to_string(), "--device"])
         .arg(&lab.tty)
         .output()
         .map_err(|e| format!("cannot run ncmd info: {e}"))?;
@@ -87,7 +93,7 @@ fn run_entry(e: &Entry, all: &[Entry], keys: &BTreeMap<String, BTreeSet<String>>
         extra: vec!["--overlay".into(), path.display().to_string()],
         ..Default::default()
     });
-    let status = match info(&lab) {
+    let status = match info(&lab, context_of(e)) {
         Ok(v) => v,
         Err(why) => return vec![why],
     };

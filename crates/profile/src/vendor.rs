@@ -104,6 +104,10 @@ pub struct VendorProfile {
     /// `registration_queries`: the registration queries to combine (`AT+C5GREG?` only
     /// where the modem has it). Without the key: [`DEFAULT_REGISTRATION_QUERIES`].
     pub registration_queries: Vec<Template>,
+    /// `system_info_query`: a vendor system-information query (Huawei `AT^SYSINFOEX`)
+    /// that `info` reads the technology and SIM validity from when the 3GPP queries
+    /// left them unknown.
+    pub system_info_query: Option<Template>,
 }
 
 /// The typed readers a profile can name for its `status_query` reply.
@@ -196,6 +200,7 @@ impl VendorProfile {
                 "status_reply" => p.status_reply = Some(status_reply(value).map_err(r)?),
                 "signal_queries" => p.signal_queries = templates(value).map_err(r)?,
                 "registration_queries" => p.registration_queries = templates(value).map_err(r)?,
+                "system_info_query" => p.system_info_query = Some(template(value).map_err(r)?),
                 _ => {} // waitforconnect and other keys ncmd does not use
             }
         }

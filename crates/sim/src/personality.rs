@@ -346,6 +346,8 @@ const FIBOCOM: Personality = Personality {
         ("+GTRNDIS", Action::Dial(DialStyle::ActSync)),
         ("+CGACT", Action::Dial(DialStyle::ActSync)),
         ("+CPINR", Action::PinCounters(PinCounterStyle::Cpinr)),
+        // "+ICCID: <digits>" (corpus fibocom.txt, 3ginfo70-fm350-iccid).
+        ("+ICCID", Action::Iccid),
         ("+C5GREG", Action::C5greg),
     ],
     boot_urcs: &["RDY"],
@@ -393,9 +395,11 @@ const ZTE_COMMANDS: &[(&str, Action)] = &[
 
 const ZTE: Personality = Personality {
     name: "zte",
-    manufacturer: "\"ZTE CORPORATION\"",
-    model: "\"MF286R\"",
-    revision: "\"BD_MF286RV1.0.0B02\"",
+    // Unquoted, as a real ZTE (MF180, corpus zte.txt gammu119-mf180-cgmi) prints them;
+    // MikroTik's quoted lines are its own.
+    manufacturer: "ZTE CORPORATION",
+    model: "MF286R",
+    revision: "BD_MF286RV1.0.0B02",
     unknown: Unknown::Error,
     commands: ZTE_COMMANDS,
     boot_urcs: &[],
@@ -579,7 +583,10 @@ mod tests {
             ("huawei", "huawei"),
             ("quectel", "quectel"),
             ("sierra", "sierra"),
-            ("zte", "_zte"),
+            // Unquoted as a real ZTE prints it (corpus zte.txt): comgt's jshn gives "zte",
+            // not its `"zte` key; ncmd's own selection maps both forms to `"zte`
+            // (ncmd-profile tests). MikroTik and Marvell keep the quoted form.
+            ("zte", "zte"),
             ("marvell", "_marvell_"),
             ("mikrotik", "_mikrotik_"),
             ("sony", "sony"),

@@ -21,7 +21,7 @@ use ncmd_sim::{SimOptions, Simulator};
 fn vendor_files(personality: &str) -> &'static [&'static str] {
     match personality {
         "huawei" => &["huawei"],
-        "quectel" | "quectel-eg060w" => &["quectel"],
+        "quectel" | "quectel-eg060w" | "quectel-rm500q" | "quectel-rm500q-nsa" => &["quectel"],
         "sierra" => &["sierra"],
         "fibocom" => &["fibocom"],
         "zte" => &["zte"],
@@ -176,7 +176,9 @@ fn info_lines(reply: &[String]) -> Vec<&str> {
 struct Real {
     /// The command as the corpus spells it (first entry).
     command: String,
-    /// A device of the personality's own vendor answered it (not only the generic file).
+    /// A device of the personality's own vendor answered it. For the personalities of the
+    /// generic family other than `generic` itself (marvell, sony, ...), the unnamed devices
+    /// of the `generic` file are not their vendor: a refusal is not judged against them.
     own: bool,
     shapes: BTreeSet<String>,
     prefixes: BTreeSet<String>,
@@ -202,7 +204,7 @@ fn real_shapes(entries: &[Entry], files: &[&str], personality: &str) -> BTreeMap
             prefixes: BTreeSet::new(),
             sources: vec![],
         });
-        slot.own |= own;
+        slot.own |= own && (e.vendor != "generic" || personality == "generic");
         for l in info_lines(&e.reply) {
             if l.trim().eq_ignore_ascii_case(&echo) {
                 continue; // the command's echo
@@ -223,26 +225,42 @@ async fn command(c: &mut Client, cmd: &str) -> Option<Vec<String>> {
         .ok()
 }
 
-/// `<stat>` of a `+CREG: <n>,<stat>[,…]` query reply.
-fn creg_stat(reply: &[String]) -> Option<u32> {
-    let line = reply.iter().find_map(|l| l.trim().strip_prefix("+CREG:"))?;
+/// `<stat>` of a `+CREG`/`+CEREG`/`+C5GREG: <n>,<stat>[,…]` query reply.
+fn reg_stat(reply: &[String]) -> Option<u32> {
+    let line = reply.iter().find_map(|l| {
+        let (name, rest) = l.trim().split_once(':')?;
+        matches!(name, "+CREG" | "+CEREG" | "+C5GREG").then_some(rest)
+    })?;
     fields(line).get(1)?.trim().parse().ok()
 }
 
+/// `+C5GREG` is a 5G command: an LTE-only module answers ERROR (Quectel EC25, see the
+/// quectel profile's `_signal_source`), which is its real behaviour, not a wrong shape.
+fn five_g_only_refusal(personality: &str, cmd: &str) -> bool {
+    let Some(p) = ncmd_sim::personality::find(personality) else { return false };
+    cmd.to_ascii_uppercase().starts_with("AT+C5GREG")
+        && p.radio == ncmd_sim::personality::Radio::Lte
+        && !p.commands.iter().any(|(name, _)| *name == "+C5GREG")
+}
+
 /// Brings the simulated modem to where the corpus replies were taken: radio on,
-/// registered, context 1 dialled (the personality's own dial command).
+/// registered (in any domain: a 5G standalone modem is registered on 5GS alone),
+/// context 1 dialled (the personality's own dial command).
 async fn bring_up(c: &mut Client, personality: &str) -> Result<(), String> {
     let _ = command(c, "ATE0").await;
     let _ = command(c, "AT+CFUN=1").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let reply = command(c, "AT+CREG?").await.unwrap_or_default();
-        if matches!(creg_stat(&reply), Some(1 | 5)) {
-            break;
+    'registered: loop {
+        let mut reply = Vec::new();
+        for q in ["AT+CREG?", "AT+CEREG?", "AT+C5GREG?"] {
+            reply = command(c, q).await.unwrap_or_default();
+            if matches!(reg_stat(&reply), Some(1 | 5)) {
+                break 'registered;
+            }
         }
         if tokio::time::Instant::now() > deadline {
             return Err(format!(
-                "{personality}: not registered within 5 s (last AT+CREG? reply {reply:?})"
+                "{personality}: not registered within 5 s (last AT+C5GREG? reply {reply:?})"
             ));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -306,7 +324,7 @@ async fn personalities_answer_in_the_shape_of_real_devices() {
                 })
                 .collect();
             let refused = reply.last().is_none_or(|l| l.trim() != "OK");
-            if judged.is_empty() && (!refused || !r.own) {
+            if judged.is_empty() && (!refused || !r.own || five_g_only_refusal(personality, cmd)) {
                 // An empty OK (a context the simulator has not), or a standard command that
                 // only devices of other vendors answered: nothing to judge.
                 continue;

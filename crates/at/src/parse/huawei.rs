@@ -186,6 +186,9 @@ pub struct SysInfoEx {
     /// 0 none, 1 CS only, 2 PS only, 3 PS+CS, 4 searching.
     pub srv_domain: u8,
     pub roaming: bool,
+    /// 0 invalid, 1 valid, 2 invalid for CS, 3 invalid for PS, 4 invalid for both,
+    /// 240 ROM SIM, 255 not present.
+    pub sim_state: u8,
     pub technology: Option<Technology>,
     /// `sysmode_name` as printed (`LTE`, `WCDMA`, `NR-5GC`).
     pub sysmode_name: String,
@@ -223,6 +226,7 @@ pub fn sysinfoex<R: Reply + ?Sized>(reply: &R) -> Result<SysInfoEx, ParseError> 
         srv_status: n(0)?,
         srv_domain: n(1)?,
         roaming: n(2)? == 1,
+        sim_state: n(3)?,
         technology,
         sysmode_name: name,
         submode_name: f.get(8).map_or("", |s| s.text).to_string(),
@@ -580,7 +584,7 @@ mod tests {
                 (2, 4, Some(Technology::Umts)),
                 "{r}"
             );
-            assert_eq!(s.submode_name, "HSPA+");
+            assert_eq!((s.submode_name.as_str(), s.sim_state), ("HSPA+", 1));
         }
         // Constructed in the same layout for the LTE and 5G system modes.
         assert_eq!(

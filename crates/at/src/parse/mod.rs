@@ -23,12 +23,12 @@ pub use huawei::{
 };
 pub use identity::{iccid, info_value};
 pub use pdp::{
-    cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, context_ip, ContextIp, ContextParams,
-    Ipv4Params, Ipv6Params, PdpAddress, PdpContext,
+    cgact, cgatt, cgcontrdp, cgdcont, cgdcont_test, cgpaddr, context_ip, scact, ContextIp,
+    ContextParams, Ipv4Params, Ipv6Params, PdpAddress, PdpContext,
 };
 pub use registration::{best_registration, cops, creg, Operator, RegStatus, Registration};
 pub use signal::{
-    cesq, csq, gstatus, hcsq, qeng_servingcell, signal, Csq, Hcsq, LegSignal, Signal,
+    cesq, csq, gstatus, hcsq, qeng_servingcell, signal, Csq, Hcsq, LegSignal, ServingCell, Signal,
 };
 pub use sim::{
     cpin, cpinr, huawei_cpin, qpinc, PinCounters, PinRetries, QuectelPinCounter, SimLock,
@@ -53,6 +53,7 @@ pub fn run_all<R: Reply + ?Sized>(r: &R) {
     let _ = cesq(r);
     let _ = qeng_servingcell(r);
     let _ = gstatus(r);
+    let _ = scact(r);
     let _ = signal(r);
     let _ = creg(r);
     let _ = creg(r).map(|x| best_registration(&[x]));
@@ -99,7 +100,11 @@ pub enum Technology {
     Gsm,
     Umts,
     Lte,
+    /// 5G standalone (NR on a 5G core).
     Nr5g,
+    /// 5G non-standalone (EN-DC): an LTE anchor with an NR leg.
+    #[serde(rename = "lte+nr5g")]
+    LteNr5g,
 }
 
 impl Technology {
@@ -109,16 +114,19 @@ impl Technology {
             Technology::Umts => "umts",
             Technology::Lte => "lte",
             Technology::Nr5g => "nr5g",
+            Technology::LteNr5g => "lte+nr5g",
         }
     }
 
-    /// From a 3GPP TS 27.007 `<AcT>` value (`+CREG`, `+COPS`, …).
+    /// From a 3GPP TS 27.007 `<AcT>` value (`+CREG`, `+COPS`, …): 11 (NR on 5GCN) and
+    /// 12 (NG-RAN) are standalone, 13 (E-UTRA-NR dual connectivity) is non-standalone.
     pub fn from_act(act: u8) -> Option<Technology> {
         match act {
             0 | 1 | 3 | 8 => Some(Technology::Gsm),
             2 | 4 | 5 | 6 => Some(Technology::Umts),
             7 | 9 | 10 => Some(Technology::Lte),
-            11..=13 => Some(Technology::Nr5g),
+            11 | 12 => Some(Technology::Nr5g),
+            13 => Some(Technology::LteNr5g),
             _ => None,
         }
     }
@@ -303,7 +311,12 @@ mod tests {
         assert_eq!(Technology::from_act(7), Some(Technology::Lte));
         assert_eq!(
             Technology::from_act(13).map(Technology::as_str),
-            Some("nr5g")
+            Some("lte+nr5g")
+        );
+        assert_eq!(Technology::from_act(12), Some(Technology::Nr5g));
+        assert_eq!(
+            serde_json::to_value(Technology::LteNr5g).unwrap(),
+            "lte+nr5g"
         );
         assert_eq!(Technology::from_act(99), None);
     }

@@ -329,11 +329,25 @@ pub fn context_ip(params: &[ContextParams], cid: u8) -> ContextIp {
 
 /// `+CGACT: <cid>,<state>` lines → (cid, active).
 pub fn cgact<R: Reply + ?Sized>(reply: &R) -> Result<Vec<(u8, bool)>, ParseError> {
-    payloads(reply, "+CGACT:")
+    activation_list(reply, "+CGACT")
+}
+
+/// Sierra `!SCACT: <cid>,<state>` lines (the reply to `AT!SCACT?`, one line per context;
+/// ModemManager's Sierra plugin tests) → `(cid, active)`, the same shape as `+CGACT`.
+pub fn scact<R: Reply + ?Sized>(reply: &R) -> Result<Vec<(u8, bool)>, ParseError> {
+    activation_list(reply, "!SCACT")
+}
+
+/// `<prefix>: <cid>,<state>` lines with state 0 or 1.
+fn activation_list<R: Reply + ?Sized>(
+    reply: &R,
+    name: &'static str,
+) -> Result<Vec<(u8, bool)>, ParseError> {
+    payloads(reply, &format!("{name}:"))
         .into_iter()
         .map(|line| {
             let f = fields(line);
-            let bad = |why: String| ParseError::new("+CGACT", line, why);
+            let bad = |why: String| ParseError::new(name, line, why);
             let state = f.get(1).ok_or_else(|| bad("state missing".into()))?;
             match state.num::<u8>().map_err(bad)? {
                 Some(s @ (0 | 1)) => Ok((cid(f.first()).map_err(bad)?, s == 1)),
@@ -598,5 +612,16 @@ mod tests {
         assert_eq!(cgatt("+CGATT: 1"), Ok(true));
         assert_eq!(cgatt("+CGATT: 0\r\nOK"), Ok(false));
         assert!(cgatt("+CGATT: 2").is_err());
+    }
+
+    #[test]
+    fn scact_lines() {
+        // ModemManager src/plugins/sierra/tests/test-modem-helpers-sierra.c (9a2d586).
+        assert_eq!(
+            scact("!SCACT: 1,0\r\n!SCACT: 4,1\r\n!SCACT: 5,0").unwrap(),
+            vec![(1, false), (4, true), (5, false)]
+        );
+        assert!(scact("!SCACT: 1,2").is_err());
+        assert!(scact("+CGACT: 1,1").unwrap().is_empty());
     }
 }

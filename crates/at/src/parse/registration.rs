@@ -79,7 +79,7 @@ pub fn best_registration(regs: &[Registration]) -> Option<Registration> {
             Technology::Gsm => 1,
             Technology::Umts => 2,
             Technology::Lte => 3,
-            Technology::Nr5g => 4,
+            Technology::Nr5g | Technology::LteNr5g => 4,
         });
         let state = match r.stat {
             RegStatus::Home | RegStatus::Roaming => 5,
@@ -112,7 +112,12 @@ fn hex<T: TryFrom<u64>>(f: Option<&Field<'_>>) -> Result<Option<T>, String> {
 /// or the URC form `<stat>[,<lac>,<ci>[,<AcT>…]]`. The forms are told apart by where the
 /// first quoted field (the LAC) sits; for unquoted replies by the field count and by the
 /// second field: a `<stat>` is one or two digits, a LAC/TAC is longer hex. A non-numeric
-/// AcT (seen on a Samsung S8500) is read as unknown rather than rejected.
+/// AcT (seen on a Samsung S8500) is read as unknown rather than rejected, and so is a
+/// LAC or cell id that is not hex (Qualcomm Gobi `+CREG: 2,1,  0 5, 2715`): the state and
+/// the other fields still count. Novatel LTE modems put a one-byte RAC between TAC and
+/// cell id (`+CEREG: 2,1, 1F00, 20 ,79D903 ,7`); that layout is recognised as
+/// ModemManager does (test-modem-helpers.c): a short field where the cell id belongs,
+/// followed by a long one where 27.007 has the AcT.
 pub fn creg<R: Reply + ?Sized>(reply: &R) -> Result<Registration, ParseError> {
     let line = payload(reply, REG_PREFIXES, false)
         .ok_or_else(|| ParseError::new("+CREG", "", "no +CREG/+CGREG/+CEREG/+C5GREG line"))?;
@@ -133,7 +138,14 @@ pub fn creg<R: Reply + ?Sized>(reply: &R) -> Result<Registration, ParseError> {
         .num::<u8>()
         .map_err(bad)?
         .ok_or_else(|| bad("stat missing".into()))?;
-    let act = f.get(base + 3).and_then(|a| a.num::<u8>().ok().flatten());
+    let short = |i: usize| f.get(i).is_some_and(|x| x.text.len() <= 2);
+    let long = |i: usize| f.get(i).is_some_and(|x| x.text.len() > 2);
+    let ci_at = if short(base + 2) && long(base + 3) && f.len() > base + 4 {
+        base + 3
+    } else {
+        base + 2
+    };
+    let act = f.get(ci_at + 1).and_then(|a| a.num::<u8>().ok().flatten());
     let stat = RegStatus::from_stat(stat);
     let lines = reply.reply_lines();
     let prefix = lines.iter().find_map(|l| {
@@ -148,8 +160,8 @@ pub fn creg<R: Reply + ?Sized>(reply: &R) -> Result<Registration, ParseError> {
     };
     Ok(Registration {
         stat,
-        lac: hex(f.get(base + 1)).map_err(bad)?,
-        cell_id: hex(f.get(base + 2)).map_err(bad)?,
+        lac: hex(f.get(base + 1)).ok().flatten(),
+        cell_id: hex(f.get(ci_at)).ok().flatten(),
         technology: act.and_then(Technology::from_act).or(domain),
     })
 }
@@ -473,8 +485,42 @@ mod tests {
             (Some(0x9A0B1C2D3), Some(Technology::Nr5g))
         );
         assert!(creg("+CREG: x").is_err());
-        assert!(creg("+CREG: 2,1,\"zz\",\"1\"").is_err());
+        // A LAC that is not hex is unknown; the state and cell id still count.
+        let r = creg("+CREG: 2,1,\"zz\",\"1\"").unwrap();
+        assert_eq!((r.stat, r.lac, r.cell_id), (RegStatus::Home, None, Some(1)));
         assert!(creg("+CSQ: 1,2").is_err());
+    }
+
+    /// ModemManager src/tests/test-modem-helpers.c (9a2d586): Qualcomm Gobi's garbled LAC
+    /// (L1525) and the Novatel LTE layout with a RAC before the cell id (L1625, L1665).
+    #[test]
+    fn creg_gobi_and_novatel_layouts() {
+        let gobi = creg("+CREG: 2,1,  0 5, 2715").unwrap();
+        assert_eq!(
+            (gobi.stat, gobi.lac, gobi.cell_id),
+            (RegStatus::Home, None, Some(0x2715))
+        );
+        for (line, stat, tac, ci) in [
+            (
+                "+CEREG: 2,1, 1F00, 20 ,79D903 ,7",
+                RegStatus::Home,
+                0x1f00,
+                0x79d903,
+            ),
+            (
+                "+CEREG: 2,10, 2CA8, 20 ,B5583D ,7",
+                RegStatus::Roaming,
+                0x2ca8,
+                0xb5583d,
+            ),
+        ] {
+            let r = creg(line).unwrap();
+            assert_eq!(
+                (r.stat, r.lac, r.cell_id, r.technology),
+                (stat, Some(tac), Some(ci), Some(Technology::Lte)),
+                "{line}"
+            );
+        }
     }
 
     /// Real 5G replies: Quectel RG801H in 5G SA (quectel-CM log in FUjr/QModem,
@@ -573,7 +619,7 @@ mod tests {
         // Quectel RM510Q-GL on EN-DC, AcT 13 (pchat-imm/quectel_rm510q_gl README.md, 7e20450).
         assert_eq!(
             cops("+COPS: 0,0,\"TRUE-H TRUE-H\",13").unwrap().technology,
-            Some(Technology::Nr5g)
+            Some(Technology::LteNr5g)
         );
         // "+COPS: 0,2,\"302490\",7" from a Quectel/T77 log (RooterSource t77data.sh).
         let o = cops("+COPS: 0,2,\"302490\",7").unwrap();

@@ -5,7 +5,9 @@
 //! A modem reports signal per radio leg. One [`Signal`] holds an optional [`LegSignal`]
 //! per technology (`gsm`, `umts`, `lte`, `nr`) and the serving technology when the reply
 //! names it. 5G non-standalone (EN-DC) is `lte` (the anchor) and `nr` both present with
-//! `technology = nr5g`; 5G standalone is `nr` alone. A `LegSignal` carries the measures
+//! `technology = lte+nr5g`; 5G standalone is `nr` alone with `technology = nr5g`. Vendor
+//! cell reports (`+QENG`, `!GSTATUS`) also name the serving cell ([`ServingCell`]) and
+//! whether the modem is registered; the standard replies leave both `None`. A `LegSignal` carries the measures
 //! that leg has (RSSI, RSRP, RSRQ, SINR for LTE and NR — NR's are the SS-RSRP/SS-RSRQ/
 //! SS-SINR —, RSCP and Ec/Io for UMTS, RSSI for GSM), each `None` when the modem said
 //! "unknown" (`255`, `99`, `-`, `---`) or gave nothing. `+CSQ` names no technology: its
@@ -157,10 +159,21 @@ impl LegSignal {
     }
 }
 
+/// The serving cell as a vendor cell report names it (the LTE anchor's under EN-DC).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ServingCell {
+    /// MCC (3 digits) and MNC (as printed, at least 2 digits), e.g. `"26203"`.
+    pub mcc_mnc: Option<String>,
+    /// LAC (2G/3G) or TAC (LTE/NR), from hex.
+    pub area: Option<u64>,
+    /// Cell identity, from hex (NR cell ids are 36 bits).
+    pub cell_id: Option<u64>,
+}
+
 /// Signal per technology (see the module doc).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Signal {
-    /// The serving technology, when the reply names it (`nr5g` for EN-DC with an NR leg).
+    /// The serving technology, when the reply names it (`lte+nr5g` for EN-DC with an NR leg).
     pub technology: Option<Technology>,
     pub gsm: Option<LegSignal>,
     pub umts: Option<LegSignal>,
@@ -168,15 +181,20 @@ pub struct Signal {
     pub nr: Option<LegSignal>,
     /// `+CSQ`'s RSSI, which belongs to no named technology.
     pub rssi_dbm: Option<f64>,
+    /// The serving cell, when the reply names it.
+    pub cell: Option<ServingCell>,
+    /// Whether the report says the modem is registered (`None`: it does not say).
+    pub registered: Option<bool>,
 }
 
 impl Signal {
-    /// The leg of the serving technology; without one, the newest leg present.
+    /// The leg of the serving technology (the LTE anchor under EN-DC); without one, the
+    /// newest leg present.
     pub fn primary(&self) -> Option<&LegSignal> {
         let leg = |t: Technology| match t {
             Technology::Gsm => self.gsm.as_ref(),
             Technology::Umts => self.umts.as_ref(),
-            Technology::Lte => self.lte.as_ref(),
+            Technology::Lte | Technology::LteNr5g => self.lte.as_ref(),
             Technology::Nr5g => self.nr.as_ref(),
         };
         self.technology
@@ -212,7 +230,7 @@ impl From<Hcsq> for Signal {
             Some(Technology::Gsm) => s.gsm = leg,
             Some(Technology::Umts) => s.umts = leg,
             Some(Technology::Lte) => s.lte = leg,
-            Some(Technology::Nr5g) => s.nr = leg,
+            Some(Technology::Nr5g | Technology::LteNr5g) => s.nr = leg,
             None => {}
         }
         s
@@ -302,7 +320,7 @@ pub fn cesq<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
     .collect();
     let technology = match present.as_slice() {
         [t] => Some(*t),
-        _ if lte.is_some() && nr.is_some() => Some(Technology::Nr5g),
+        _ if lte.is_some() && nr.is_some() => Some(Technology::LteNr5g),
         _ => None,
     };
     Ok(Signal {
@@ -311,7 +329,7 @@ pub fn cesq<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
         umts,
         lte,
         nr,
-        rssi_dbm: None,
+        ..Signal::default()
     })
 }
 
@@ -341,6 +359,10 @@ const RSSI: std::ops::RangeInclusive<f64> = -130.0..=0.0;
 /// - NR5G-NSA: MCC,MNC,PCID,**RSRP,SINR,RSRQ**,ARFCN,band,DL_bw,scs
 /// - WCDMA: MCC,MNC,LAC,cellID,uarfcn,PSC,RAC,**RSCP,ecio**,…
 /// - GSM: MCC,MNC,LAC,cellID,BSIC,arfcn,band,**rxlev**,… (rxlev in dBm)
+///
+/// The serving cell (MCC/MNC, LAC/TAC, cell id) comes from the LTE, NR5G-SA, WCDMA or GSM
+/// line (the NSA line names no cell); `<state>` `SEARCH`/`LIMSRV` is not registered,
+/// `NOCONN`/`CONNECT` (idle or connected on a cell) is.
 pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
     let lines = super::payloads(reply, "+QENG:");
     if lines.is_empty() {
@@ -352,6 +374,11 @@ pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseErr
         let bad = |why: String| ParseError::new("+QENG", line, why);
         // Drop "servingcell",<state> so every line starts with its RAT.
         let rest: &[Field<'_>] = if f[0].text.eq_ignore_ascii_case("servingcell") {
+            match f.get(1).map(|x| x.text.to_ascii_uppercase()).as_deref() {
+                Some("SEARCH" | "LIMSRV") => out.registered = Some(false),
+                Some("NOCONN" | "CONNECT") => out.registered = Some(true),
+                _ => {}
+            }
             f.get(2..).unwrap_or(&[])
         } else {
             &f
@@ -359,6 +386,12 @@ pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseErr
         let Some(rat) = rest.first() else { continue };
         let at = |i: usize| rest.get(i).map_or("", |x| x.text);
         let val = |i: usize, r: std::ops::RangeInclusive<f64>| plain(at(i), r).map_err(bad);
+        // MCC, MNC, area (LAC/TAC) and cell id at these positions.
+        let cell = |mcc: usize, area: usize, ci: usize| ServingCell {
+            mcc_mnc: mcc_mnc(at(mcc), at(mcc + 1)),
+            area: hex_value(at(area)),
+            cell_id: hex_value(at(ci)),
+        };
         match rat.text.to_ascii_uppercase().as_str() {
             "LTE" | "CAT-M" | "CAT-NB" => {
                 let sinr = val(14, 0.0..=250.0)?.map(|v| v / 5.0 - 20.0);
@@ -371,6 +404,7 @@ pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseErr
                 }
                 .known();
                 out.technology.get_or_insert(Technology::Lte);
+                out.cell = Some(cell(2, 10, 4));
             }
             "NR5G-SA" => {
                 out.nr = LegSignal {
@@ -381,6 +415,7 @@ pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseErr
                 }
                 .known();
                 out.technology = Some(Technology::Nr5g);
+                out.cell = Some(cell(2, 6, 4));
             }
             "NR5G-NSA" => {
                 out.nr = LegSignal {
@@ -391,7 +426,7 @@ pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseErr
                 }
                 .known();
                 if out.nr.is_some() {
-                    out.technology = Some(Technology::Nr5g);
+                    out.technology = Some(Technology::LteNr5g);
                 }
             }
             "WCDMA" => {
@@ -402,6 +437,7 @@ pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseErr
                 }
                 .known();
                 out.technology = Some(Technology::Umts);
+                out.cell = Some(cell(1, 3, 4));
             }
             "GSM" => {
                 out.gsm = LegSignal {
@@ -410,12 +446,29 @@ pub fn qeng_servingcell<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseErr
                 }
                 .known();
                 out.technology = Some(Technology::Gsm);
+                out.cell = Some(cell(1, 3, 4));
             }
             // "SEARCH", "LIMSRV", "NOCONN" alone: no serving cell to measure.
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// `"515","03"` → `"51503"`: the MCC padded to 3 digits, the MNC as printed (at least 2);
+/// `None` unless both are decimal.
+fn mcc_mnc(mcc: &str, mnc: &str) -> Option<String> {
+    let digits = |t: &str| !t.is_empty() && t.len() <= 3 && t.bytes().all(|b| b.is_ascii_digit());
+    (digits(mcc) && digits(mnc)).then(|| format!("{mcc:0>3}{mnc:0>2}"))
+}
+
+/// A hex identifier (LAC, TAC, cell id) as cell reports print it; `-`, empty or not hex →
+/// `None`.
+fn hex_value(t: &str) -> Option<u64> {
+    let t = t.trim();
+    (!t.is_empty() && t.len() <= 16)
+        .then(|| u64::from_str_radix(t, 16).ok())
+        .flatten()
 }
 
 /// The `key: value` pairs of Sierra's `!GSTATUS?` report, in order. Pairs are separated
@@ -449,7 +502,9 @@ fn gstatus_pairs(lines: &[&str]) -> Vec<(String, String)> {
 /// Sierra `AT!GSTATUS?` (EM7455/MC7455 LTE; EM919x adds `NR5G …` lines, `---` when no
 /// NR leg). `System mode` names the serving technology: `LTE`, `ENDC` (LTE anchor + NR),
 /// `NR5G` (standalone), `WCDMA`, `GSM`. LTE RSRP is `PCC RxM RSRP`, or on older firmware
-/// the first `RSRP (dBm)` (the one after `PCC RxM RSSI`).
+/// the first `RSRP (dBm)` (the one after `PCC RxM RSSI`). `TAC` and `Cell ID` (hex, then
+/// the decimal in parentheses) name the serving cell; `PS state` (`Attached`/`Not
+/// attached`) says whether the modem is registered for data.
 pub fn gstatus<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
     let lines = reply.reply_lines();
     let start = lines
@@ -511,7 +566,7 @@ pub fn gstatus<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
             out.lte = lte;
         }
         "ENDC" => {
-            out.technology = Some(Technology::Nr5g);
+            out.technology = Some(Technology::LteNr5g);
             out.lte = lte;
             out.nr = nr;
         }
@@ -531,6 +586,23 @@ pub fn gstatus<R: Reply + ?Sized>(reply: &R) -> Result<Signal, ParseError> {
         // "NO SERVICE" and the like: no measures to report.
         _ => {}
     }
+    let first_word = |key: &str| get(key).and_then(|v| v.split_whitespace().next());
+    let cell = ServingCell {
+        mcc_mnc: None,
+        area: first_word("tac").and_then(hex_value),
+        cell_id: first_word("cell id").and_then(hex_value),
+    };
+    out.cell = (cell != ServingCell::default()).then_some(cell);
+    out.registered = get("ps state").and_then(|v| {
+        let v = v.to_ascii_lowercase();
+        if v.starts_with("not attached") || v.starts_with("detached") {
+            Some(false)
+        } else if v.starts_with("attached") {
+            Some(true)
+        } else {
+            None
+        }
+    });
     Ok(out)
 }
 
@@ -632,7 +704,7 @@ mod tests {
         let s = cesq("+CESQ: 17,99,255,255,4,29,75,52,57\r\n\r\nOK\r\n").unwrap();
         assert_eq!(s.lte, Some(leg(Some(-112.0), Some(-18.0), None)));
         assert_eq!(s.nr, Some(leg(Some(-105.0), Some(-6.0), Some(5.0))));
-        assert_eq!(s.technology, Some(Technology::Nr5g));
+        assert_eq!(s.technology, Some(Technology::LteNr5g));
         assert!(s.is_nsa());
         let s = cesq("+CESQ: 99,99,255,255,255,255,255,255,255\r\n\r\nOK\r\n").unwrap();
         assert_eq!(s, Signal::default());
@@ -656,6 +728,7 @@ mod tests {
             assert_eq!(s.technology, Some(Technology::Nr5g), "{reply}");
             assert_eq!(s.nr, Some(leg(Some(rsrp), Some(rsrq), Some(sinr))), "{reply}");
             assert_eq!(s.lte, None);
+            assert_eq!(s.registered, Some(true));
             assert_eq!(signal(reply).unwrap(), s);
         }
     }
@@ -675,16 +748,26 @@ mod tests {
         );
         assert!(close(l.sinr_db, -18.6));
         assert_eq!(s.nr, None);
+        assert_eq!(
+            s.cell,
+            Some(ServingCell {
+                mcc_mnc: Some("52004".into()),
+                area: Some(0x7e7),
+                cell_id: Some(0x4d8002)
+            })
+        );
         // The same LTE line with the NR5G-NSA worked example of Quectel's "RG50xQ&RM5xxQ
         // Series 5G Network Searching Scheme Introduction V1.0" (2021-07-12, stored at
         // https://fdokumen.com/documents/rg50xqrm5xxq-series-5g-network-searching-scheme-sixfab.html):
         // +QENG:"NR5G-NSA",460,01,747,-71,13,-11,627264,78,12,1 — assembled, two sources.
         let reply = "+QENG: \"servingcell\",\"NOCONN\"\r\n+QENG: \"LTE\",\"FDD\",520,04,4D8002,167,250,1,3,3,7E7,-128,-17,-94,7,10,23-\r\n+QENG:\"NR5G-NSA\",460,01,747,-71,13,-11,627264,78,12,1";
         let s = qeng_servingcell(reply).unwrap();
-        assert_eq!(s.technology, Some(Technology::Nr5g));
+        assert_eq!(s.technology, Some(Technology::LteNr5g));
         assert!(s.is_nsa());
         assert_eq!(s.nr, Some(leg(Some(-71.0), Some(-11.0), Some(13.0))));
-        assert_eq!(s.primary(), s.nr.as_ref());
+        // The top-level measures are the LTE anchor's; the NR leg has its own.
+        assert_eq!(s.primary(), s.lte.as_ref());
+        assert_eq!(s.cell.and_then(|c| c.cell_id), Some(0x4d8002));
     }
 
     #[test]
@@ -706,7 +789,10 @@ mod tests {
         assert_eq!(s.gsm.and_then(|g| g.rssi_dbm), Some(-68.0));
         assert_eq!(
             qeng_servingcell("+QENG: \"servingcell\",\"SEARCH\"").unwrap(),
-            Signal::default()
+            Signal {
+                registered: Some(false),
+                ..Signal::default()
+            }
         );
         // A filler value is "unknown", not a measure.
         let s = qeng_servingcell("+QENG: \"servingcell\",\"NOCONN\",\"NR5G-SA\",\"TDD\",460,00,1,2,3,4,41,-,-32768,-10,16,-,-").unwrap();
@@ -752,6 +838,15 @@ OK\r
     fn gstatus_lte_and_endc() {
         let s = gstatus(GSTATUS_LTE).unwrap();
         assert_eq!(s.technology, Some(Technology::Lte));
+        assert_eq!(s.registered, Some(true));
+        assert_eq!(
+            s.cell,
+            Some(ServingCell {
+                mcc_mnc: None,
+                area: Some(1),
+                cell_id: Some(0x01a2d001)
+            })
+        );
         let l = s.lte.expect("lte");
         assert_eq!(
             (l.rssi_dbm, l.rsrp_dbm, l.rsrq_db, l.sinr_db),
@@ -775,7 +870,7 @@ OK\r
             )
             .replace("NR5G SINR (dB):  ---", "NR5G SINR (dB):  12");
         let s = gstatus(endc.as_str()).unwrap();
-        assert_eq!(s.technology, Some(Technology::Nr5g));
+        assert_eq!(s.technology, Some(Technology::LteNr5g));
         assert!(s.is_nsa());
         assert_eq!(s.nr, Some(leg(Some(-95.0), Some(-11.0), Some(12.0))));
         assert!(gstatus("!GSTATUS: \r\nCurrent Time: 1\r\n").is_err());

@@ -1,5 +1,5 @@
-//! `ncmd info --device TTY [--json]`: a one-shot read of a modem; through the daemon when
-//! it owns the port (one process talks to the modem).
+//! `ncmd info --device TTY [--json] [--profile CID]`: a one-shot read of a modem; through
+//! the daemon when it owns the port (one process talks to the modem).
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use crate::session::query;
 use crate::status::InterfaceStatus;
 use crate::Error;
 
-pub async fn run(device: &Path, json: bool, timeout: Duration) -> Result<(), Error> {
+pub async fn run(device: &Path, json: bool, cid: u8, timeout: Duration) -> Result<(), Error> {
     let st = match control::owner_of(device).await {
         Some((interface, path)) => {
             let data = ask(Some(path), Request::Status { interface: Some(interface) }).await?;
@@ -20,7 +20,7 @@ pub async fn run(device: &Path, json: bool, timeout: Duration) -> Result<(), Err
         }
         None => {
             let chan = ncmd_at::AtChannel::open(device).await?;
-            query::read(&chan, &device.display().to_string(), timeout).await
+            query::read(&chan, &device.display().to_string(), cid, timeout).await
         }
     };
     if json {

@@ -77,6 +77,9 @@ pub enum Cmd {
         device: PathBuf,
         #[arg(long)]
         json: bool,
+        /// The PDP context whose connection and IP settings to show (UCI `profile`).
+        #[arg(long, default_value_t = 1)]
+        profile: u8,
         /// Per-command timeout in seconds.
         #[arg(long, default_value_t = 5.0)]
         timeout: f64,
@@ -125,7 +128,7 @@ pub async fn run(cmd: Cmd) -> Result<(), Error> {
         Cmd::Reconnect { interface, control } => lifecycle::reconnect(interface, control).await,
         Cmd::Reload { interface, control } => lifecycle::reload(interface, control).await,
         Cmd::Status { interface, json, control } => status::run(interface, json, control).await,
-        Cmd::Info { device, json, timeout } => info::run(&device, json, secs(timeout)).await,
+        Cmd::Info { device, json, profile, timeout } => info::run(&device, json, profile, secs(timeout)).await,
         Cmd::At { device, timeout, commands } => at::raw_at(&device, secs(timeout), &commands).await,
         Cmd::Doctor(a) => doctor::run(a).await,
         #[cfg(feature = "sim")]

@@ -58,13 +58,12 @@ pub struct UpArgs {
     pub web_hosts: Vec<String>,
 }
 
-/// From the flags, else from `config ncmd` sections of the UCI text (flags win).
+/// From the flags, else from `config ncmd` sections of the parsed UCI file (flags win).
 #[cfg(feature = "web")]
-fn observe_from(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
+fn observe_from(args: &UpArgs, pkg: &ncmd_config::uci::Package) -> Result<Observe, crate::Error> {
     use ncmd_config::uci::Value;
-    let pkg = ncmd_config::parse_uci(uci_text).ok();
     let global = |option: &str| -> Vec<String> {
-        let values = pkg.iter().flat_map(|p| p.sections_of("ncmd")).filter_map(|s| s.get(option));
+        let values = pkg.sections_of("ncmd").filter_map(|s| s.get(option));
         values
             .flat_map(|v| match v {
                 Value::Single(v) => v.split_whitespace().map(str::to_string).collect::<Vec<_>>(),
@@ -86,21 +85,19 @@ fn observe_from(args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> 
         config: Some(args.config.clone()),
         hosts,
         #[cfg(feature = "ubus")]
-        ubus: ubus_from(args, uci_text)?,
+        ubus: ubus_from(args, pkg)?,
     })
 }
 
 /// The ubus object to publish: off with --no-ubus or `option ubus '0'`; on the socket
 /// --ubus-socket / `option ubus_socket` names; else on OpenWrt's socket when it exists.
 #[cfg(feature = "ubus")]
-fn ubus_from(args: &UpArgs, uci_text: &str) -> Result<Option<crate::daemon::ubus::Publish>, crate::Error> {
+fn ubus_from(args: &UpArgs, pkg: &ncmd_config::uci::Package) -> Result<Option<crate::daemon::ubus::Publish>, crate::Error> {
     let global = |option: &str| -> Option<String> {
-        let pkg = ncmd_config::parse_uci(uci_text).ok()?;
-        let found = pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
+        pkg.sections_of("ncmd").find_map(|s| match s.get(option) {
             Some(ncmd_config::uci::Value::Single(v)) => Some(v.clone()),
             _ => None,
-        });
-        found
+        })
     };
     let off = match global("ubus").as_deref() {
         None | Some("1" | "on" | "true" | "yes" | "enabled") => false,
@@ -119,32 +116,31 @@ fn ubus_from(args: &UpArgs, uci_text: &str) -> Result<Option<crate::daemon::ubus
 }
 
 #[cfg(not(feature = "web"))]
-fn observe_from(_args: &UpArgs, uci_text: &str) -> Result<Observe, crate::Error> {
-    let asks = ncmd_config::parse_uci(uci_text)
-        .map(|p| p.sections_of("ncmd").any(|s| s.get("metrics_listen").is_some() || s.get("web_listen").is_some()))
-        .unwrap_or(false);
+fn observe_from(_args: &UpArgs, pkg: &ncmd_config::uci::Package) -> Result<Observe, crate::Error> {
+    let asks = pkg.sections_of("ncmd").any(|s| s.get("metrics_listen").is_some() || s.get("web_listen").is_some());
     if asks {
         tracing::warn!("metrics_listen/web_listen are set but this ncmd was built without the `web` feature; ignored");
     }
     #[cfg(feature = "ubus")]
-    return Ok(Observe { ubus: ubus_from(_args, uci_text)?, ..Observe::default() });
+    return Ok(Observe { ubus: ubus_from(_args, pkg)?, ..Observe::default() });
     #[cfg(not(feature = "ubus"))]
     Ok(Observe::default())
 }
 
 /// `ncmd up`: loads the UCI file and runs the chosen interfaces.
 pub async fn up(args: UpArgs) -> Result<(), crate::Error> {
-    let config = ncmd_config::load(&args.config)?;
-    let observe = observe_from(&args, &std::fs::read_to_string(&args.config).unwrap_or_default())?;
+    let (doc, config) = ncmd_config::load_document(&args.config)?;
+    let observe = observe_from(&args, doc.package())?;
+    drop(doc);
+    // An interface named on the command line reports its own error once, at the edge.
+    for e in config.errors.iter().filter(|e| !e.interface().is_some_and(|i| args.interfaces.iter().any(|a| a == i))) {
+        eprintln!("ncmd: {e}");
+    }
     let mut specs: Vec<Spec> = if args.interfaces.is_empty() {
-        // Every valid interface runs; each invalid one is reported once, here.
-        for e in &config.errors {
-            eprintln!("ncmd: {e}");
-        }
         if config.specs.is_empty() {
             return Err(match config.errors.len() {
                 0 => format!("{} has no interface with option proto 'ncm'", args.config.display()),
-                n => format!("{}: none of its {n} ncm interface(s) is valid (see above); fix them and run ncmd up again", args.config.display()),
+                n => format!("{} has no valid ncm interface: fix the errors above ({n} invalid)", args.config.display()),
             }
             .into());
         }
@@ -192,15 +188,16 @@ mod tests {
     #[test]
     fn listeners_from_uci_and_flags_win() {
         let args = Cli::parse_from(["ncmd"]).up;
-        let o = observe_from(&args, UCI).unwrap();
+        let uci = |text: &str| ncmd_config::parse_uci(text).unwrap();
+        let o = observe_from(&args, &uci(UCI)).unwrap();
         assert_eq!(o.web, Some("127.0.0.1:8080".parse().unwrap()), "a bare port is loopback");
         assert_eq!(o.metrics, Some("0.0.0.0:9100".parse().unwrap()));
         let args = Cli::parse_from(["ncmd", "--web-listen", "[::1]:81"]).up;
-        assert_eq!(observe_from(&args, UCI).unwrap().web, Some("[::1]:81".parse().unwrap()));
-        let none = observe_from(&Cli::parse_from(["ncmd"]).up, "config interface 'wwan'\n").unwrap();
+        assert_eq!(observe_from(&args, &uci(UCI)).unwrap().web, Some("[::1]:81".parse().unwrap()));
+        let none = observe_from(&Cli::parse_from(["ncmd"]).up, &uci("config interface 'wwan'\n")).unwrap();
         assert_eq!((none.web, none.metrics), (None, None), "off by default");
         let bad = Cli::parse_from(["ncmd", "--metrics-listen", "somewhere"]).up;
-        let err = observe_from(&bad, "").err().unwrap().to_string();
+        let err = observe_from(&bad, &uci("")).err().unwrap().to_string();
         assert!(err.contains("metrics_listen") && err.contains("ADDR:PORT"), "{err}");
     }
 }

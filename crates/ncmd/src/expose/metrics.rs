@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn signal_per_leg_on_5g_nsa() {
         let mut s = sample();
-        s.modem.signal.technology = Some("nr5g".into());
+        s.modem.signal.technology = Some("lte+nr5g".into());
         s.modem.signal.lte = Some(LegSignal { rsrp_dbm: Some(-91.0), sinr_db: Some(10.0), ..Default::default() });
         s.modem.signal.nr = Some(LegSignal { rsrp_dbm: Some(-71.0), rsrq_db: Some(-11.0), sinr_db: Some(13.0), ..Default::default() });
         let text = render(&[s], SystemTime::now());

@@ -526,21 +526,38 @@ struct Target {
     interface: String,
 }
 
-/// What the settings form posts. Empty strings mean "unset" (APN, mode, pdptype); an
-/// empty PIN means "keep the PIN as it is" unless `clear_pin`.
+/// What the settings form posts. A field the body leaves out is not changed; an empty
+/// string unsets it (APN, mode, pdptype). The PIN is never shown, so an empty or missing
+/// PIN keeps it, and only `clear_pin` removes it.
 #[derive(Debug, Deserialize, Default)]
 pub struct SettingsForm {
     pub interface: String,
     #[serde(default)]
-    pub apn: String,
+    pub apn: Option<String>,
     #[serde(default)]
-    pub pin: String,
+    pub pin: Option<String>,
     #[serde(default)]
     pub clear_pin: bool,
     #[serde(default)]
-    pub mode: String,
+    pub mode: Option<String>,
     #[serde(default)]
-    pub pdptype: String,
+    pub pdptype: Option<String>,
+}
+
+impl SettingsForm {
+    /// The UCI changes the form names, for the section at `section`.
+    fn changes(&self, section: usize) -> Vec<ncmd_config::Change> {
+        use ncmd_config::Change;
+        let field = |option: &str, value: &Option<String>| {
+            value.as_deref().map(str::trim).map(|v| if v.is_empty() { Change::delete(section, option) } else { Change::set(section, option, v) })
+        };
+        let pin = if self.clear_pin {
+            Some(Change::delete(section, "pincode"))
+        } else {
+            self.pin.as_deref().filter(|p| !p.is_empty()).map(|p| Change::set(section, "pincode", p))
+        };
+        [field("apn", &self.apn), field("mode", &self.mode), field("pdptype", &self.pdptype), pin].into_iter().flatten().collect()
+    }
 }
 
 /// What the form shows: never the PIN, only whether one is set.
@@ -558,60 +575,60 @@ fn config_path(state: &WebState) -> Result<&Path, String> {
     state.config.as_deref().ok_or_else(|| "this daemon was not started from a UCI file (`ncmd up --config`); settings cannot be changed here".to_string())
 }
 
-fn read_settings(state: &WebState, iface: &str) -> Result<SettingsView, String> {
-    let path = config_path(state)?;
+/// Reads and parses the file once.
+fn read_document(path: &Path) -> Result<ncmd_config::Document, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    settings_view(path, &text, iface)
+    ncmd_config::Document::parse(text).map_err(|e| ncmd_config::ConfigError::from_uci(path, e).to_string())
 }
 
-/// The form's values for `iface`, read from the UCI text.
-pub fn settings_view(path: &Path, text: &str, iface: &str) -> Result<SettingsView, String> {
-    let config = ncmd_config::Config::from_text(path, text).map_err(|e| e.to_string())?;
-    if !config.names().iter().any(|n| n == iface) {
-        return Err(ncmd_config::ConfigError::NoSuchInterface { interface: iface.into(), path: path.into(), available: config.names() }.to_string());
+fn read_settings(state: &WebState, iface: &str) -> Result<SettingsView, String> {
+    let path = config_path(state)?;
+    settings_view(path, &read_document(path)?, iface)
+}
+
+/// The ncm interface `iface` of the parsed file: its section index, or why it is not one.
+fn ncm_section(path: &Path, doc: &ncmd_config::Document, iface: &str) -> Result<usize, String> {
+    let config = ncmd_config::Config::from_package(path, doc.package());
+    let names = config.names();
+    match doc.package().section_index(iface) {
+        Some(i) if names.iter().any(|n| n == iface) => Ok(i),
+        _ => Err(ncmd_config::ConfigError::NoSuchInterface { interface: iface.into(), path: path.into(), available: names }.to_string()),
     }
-    let pkg = ncmd_config::parse_uci(text).map_err(|e| e.to_string())?;
-    let single = |opt: &str| match pkg.section(iface).and_then(|s| s.get(opt)) {
+}
+
+/// The form's values for `iface`, read from the parsed file.
+pub fn settings_view(path: &Path, doc: &ncmd_config::Document, iface: &str) -> Result<SettingsView, String> {
+    let section = &doc.package().sections[ncm_section(path, doc, iface)?];
+    let single = |opt: &str| match section.get(opt) {
         Some(ncmd_config::uci::Value::Single(v)) => v.clone(),
         _ => String::new(),
     };
     Ok(SettingsView { interface: iface.into(), apn: single("apn"), pin_set: !single("pincode").is_empty(), mode: single("mode"), pdptype: single("pdptype"), editable: true })
 }
 
-/// The UCI text with the form applied, or the validation error (as `ncmd up` would say
-/// it; secrets are never part of it). Nothing is written here.
-pub fn apply_settings(path: &Path, text: &str, form: &SettingsForm) -> Result<String, String> {
-    settings_view(path, text, &form.interface)?;
-    let unset_if_empty = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);
-    let mut changes: Vec<(&str, Option<String>)> =
-        vec![("apn", unset_if_empty(&form.apn)), ("mode", unset_if_empty(&form.mode)), ("pdptype", unset_if_empty(&form.pdptype))];
-    if form.clear_pin {
-        changes.push(("pincode", None));
-    } else if !form.pin.is_empty() {
-        changes.push(("pincode", Some(form.pin.clone())));
-    }
-    let mut new = text.to_string();
-    for (option, value) in changes {
-        // set_option's errors name the section or option, never the value.
-        new = ncmd_config::uci::set_option(&new, &form.interface, option, value.as_deref()).map_err(|e| e.to_string())?;
-    }
-    let config = ncmd_config::Config::from_text(path, &new).map_err(|e| e.to_string())?;
-    config.interface(&form.interface).map_err(|e| e.to_string())?;
+/// The file with the form applied (only the fields it names), or the validation error
+/// (as `ncmd up` would say it; secrets are never part of it). Nothing is written here;
+/// the file is not parsed again.
+pub fn apply_settings(path: &Path, doc: &ncmd_config::Document, form: &SettingsForm) -> Result<ncmd_config::Document, String> {
+    let section = ncm_section(path, doc, &form.interface)?;
+    // The writer's errors name the section or option, never the value.
+    let new = doc.edit(&form.changes(section)).map_err(|e| e.to_string())?;
+    ncmd_config::Config::from_package(path, new.package()).interface(&form.interface).map_err(|e| e.to_string())?;
     Ok(new)
 }
 
 /// Writes the validated settings; `None` when nothing changed.
 fn save_settings(state: &WebState, form: &SettingsForm) -> Result<Option<String>, String> {
     let path = config_path(state)?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let new = apply_settings(path, &text, form)?;
-    if new == text {
+    let doc = read_document(path)?;
+    let new = apply_settings(path, &doc, form)?;
+    if new.text() == doc.text() {
         return Ok(None);
     }
     // Atomic replace through an exclusive temporary, keeping the file's permissions.
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600);
-    crate::files::replace(path, new.as_bytes(), mode).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    crate::files::replace(path, new.text().as_bytes(), mode).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     tracing::info!("{}: settings saved to {} from the web page", form.interface, path.display());
     Ok(Some(format!("{}: saved to {}", form.interface, path.display())))
 }
@@ -686,28 +703,57 @@ mod tests {
         assert_ne!(t, new_token().unwrap());
     }
 
+    fn doc(text: &str) -> ncmd_config::Document {
+        ncmd_config::Document::parse(text).unwrap()
+    }
+
     #[test]
     fn settings_view_hides_the_pin() {
-        let v = settings_view(Path::new("network"), UCI, "wwan").unwrap();
+        let v = settings_view(Path::new("network"), &doc(UCI), "wwan").unwrap();
         assert_eq!(v, SettingsView { interface: "wwan".into(), apn: "internet".into(), pin_set: true, mode: String::new(), pdptype: String::new(), editable: true });
         assert!(!serde_json::to_string(&v).unwrap().contains("1234"));
-        assert!(settings_view(Path::new("network"), UCI, "lan").unwrap_err().contains("no interface 'lan'"));
+        assert!(settings_view(Path::new("network"), &doc(UCI), "lan").unwrap_err().contains("no interface 'lan'"));
     }
 
     #[test]
     fn settings_are_validated_like_the_cli_and_keep_the_rest() {
         let p = Path::new("network");
-        let form = |apn: &str, pin: &str| SettingsForm { interface: "wwan".into(), apn: apn.into(), pin: pin.into(), mode: "lte".into(), pdptype: "IPV4V6".into(), clear_pin: false };
-        let new = apply_settings(p, UCI, &form("web.apn", "")).unwrap();
+        let form = |apn: &str, pin: &str| SettingsForm { interface: "wwan".into(), apn: Some(apn.into()), pin: Some(pin.into()), mode: Some("lte".into()), pdptype: Some("IPV4V6".into()), clear_pin: false };
+        let new = apply_settings(p, &doc(UCI), &form("web.apn", "")).unwrap().into_text();
         assert!(new.contains("option apn 'web.apn'") && new.contains("option mode 'lte'") && new.contains("option pdptype 'IPV4V6'"));
         assert!(new.contains("option pincode '1234'"), "an empty PIN field keeps the PIN");
         assert!(new.ends_with("config interface 'lan'\n\toption proto 'static'\n"));
-        let err = apply_settings(p, UCI, &form("bad\";+CFUN=0", "")).unwrap_err();
+        let err = apply_settings(p, &doc(UCI), &form("bad\";+CFUN=0", "")).unwrap_err();
         assert!(err.contains("option apn"), "{err}");
-        let err = apply_settings(p, UCI, &form("x", "12;4")).unwrap_err();
+        let err = apply_settings(p, &doc(UCI), &form("x", "12;4")).unwrap_err();
         assert!(err.contains("pincode") && !err.contains("12;4"), "the PIN is never echoed: {err}");
-        let cleared = apply_settings(p, UCI, &SettingsForm { clear_pin: true, ..form("x", "") }).unwrap();
+        let cleared = apply_settings(p, &doc(UCI), &SettingsForm { clear_pin: true, ..form("x", "") }).unwrap().into_text();
         assert!(!cleared.contains("pincode"));
+    }
+
+    /// Issue 12 item 10: a body that names only the interface changes nothing.
+    #[test]
+    fn fields_the_post_leaves_out_are_kept() {
+        let p = Path::new("network");
+        let text = UCI.replace("\toption pincode '1234'\n", "\toption pincode '1234'\n\toption mode 'lte'\n\toption pdptype 'IPV4V6'\n");
+        let form: SettingsForm = serde_json::from_str(r#"{"interface": "wwan"}"#).unwrap();
+        assert_eq!(apply_settings(p, &doc(&text), &form).unwrap().text(), text);
+        let form: SettingsForm = serde_json::from_str(r#"{"interface": "wwan", "mode": ""}"#).unwrap();
+        assert_eq!(apply_settings(p, &doc(&text), &form).unwrap().text(), text.replace("\toption mode 'lte'\n", ""));
+    }
+
+    /// Issue 12 item 3: the APN and PIN of `wwan` never land in `wwan2`.
+    #[test]
+    fn settings_stay_in_their_section_when_the_next_header_shares_the_line() {
+        let p = Path::new("network");
+        let text = "config interface 'wwan'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB1'\n\toption probe_interval '0'; config interface 'wwan2'\n\toption proto 'ncm'\n\toption device '/dev/ttyUSB2'\n";
+        let form: SettingsForm = serde_json::from_str(r#"{"interface": "wwan", "apn": "web.apn", "pin": "4321"}"#).unwrap();
+        let new = apply_settings(p, &doc(text), &form).unwrap();
+        let config = ncmd_config::Config::from_package(p, new.package());
+        let wwan = config.interface("wwan").unwrap();
+        assert_eq!((wwan.apn.as_deref(), wwan.pincode.as_ref().map(|s| s.expose())), (Some("web.apn"), Some("4321")));
+        let wwan2 = config.interface("wwan2").unwrap();
+        assert_eq!((wwan2.apn.as_deref(), wwan2.pincode.is_none()), (None, true));
     }
 
     #[test]

@@ -320,27 +320,33 @@ impl Modem for AtModem {
         Ok(Setting::Written)
     }
 
-    /// Registered in any domain the profile asks about (`+C5GREG` too on 5G modules: a
-    /// 5G standalone modem is registered on 5GS alone, `+CEREG` says 0).
+    /// Registered in any packet domain the profile asks about (`+C5GREG` too on 5G
+    /// modules: a 5G standalone modem is registered on 5GS alone, `+CEREG` says 0).
+    /// `+CREG` (circuit switched) decides only when no packet domain answered: a modem
+    /// registered for calls while `+CGREG`/`+CEREG` search cannot carry data (Quectel
+    /// EC21-J in corpus/sessions/quectel-ec21j-wiolte-never-registers.overlay).
     async fn registration(&mut self) -> Result<Reg, ModemError> {
         let queries = self.profile()?.registration_queries();
-        let mut regs = Vec::new();
+        let (mut packet, mut circuit) = (Vec::new(), Vec::new());
         self.registered_domains = RegDomains::default();
         for t in queries {
             let Ok(cmd) = t.expand(&self.vars) else { continue };
             match self.chan.command(&cmd.text, CMD_TIMEOUT).await {
                 Ok(r) => {
                     if let Ok(reg) = parse::creg(&r) {
+                        let mut is_packet = false;
                         r.lines.iter().for_each(|l| {
+                            is_packet |= RegDomains::domain(l).is_some();
                             self.registered_domains.note(l);
                         });
-                        regs.push(reg);
+                        if is_packet { &mut packet } else { &mut circuit }.push(reg);
                     }
                 }
                 Err(AtError::PortClosed(m)) => return Err(ModemError::PortGone(m)),
                 Err(_) => {}
             }
         }
+        let regs = if packet.is_empty() { circuit } else { packet };
         Ok(match parse::best_registration(&regs).map(|r| r.stat) {
             Some(parse::RegStatus::Home | parse::RegStatus::Roaming) => Reg::Registered,
             Some(parse::RegStatus::Denied) => Reg::Denied,

@@ -46,8 +46,9 @@ pub fn profiles() -> Arc<Profiles> {
     .clone()
 }
 
-/// Reads everything `info` shows. Never fails as a whole: unknown facts stay null.
-pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemStatus {
+/// Reads everything `info` shows, the connection being that of PDP context `cid` (the
+/// UCI `profile`). Never fails as a whole: unknown facts stay null.
+pub async fn read(chan: &AtChannel, device: &str, cid: u8, timeout: Duration) -> ModemStatus {
     let mut st = ModemStatus { device: device.to_string(), ..Default::default() };
     // Echo off and numeric errors first; harmless if refused.
     let _ = chan.command("ATE0", timeout).await;
@@ -68,15 +69,39 @@ pub async fn read(chan: &AtChannel, device: &str, timeout: Duration) -> ModemSta
         st.sim.imsi = q("AT+CIMI").await.and_then(|r| parse::info_value(&r, "+CIMI:"));
     }
     fill_radio(chan, timeout, vendor, &mut st).await;
+    if let Some(t) = vendor.and_then(|v| v.system_info_query.as_ref()) {
+        if let Ok(cmd) = t.expand(&Vars::new(cid, "IP")) {
+            if let Ok(r) = chan.command(&cmd.text, timeout).await {
+                if let Ok(s) = parse::sysinfoex(&r) {
+                    fill_from_system_info(&s, &mut st);
+                }
+            }
+        }
+    }
     if let Ok(r) = chan.command("AT+CGDCONT?", timeout).await {
         if let Ok(list) = parse::cgdcont(&r) {
             st.pdp = list.into_iter().map(|c| Pdp { cid: c.cid, pdptype: c.pdp_type, apn: c.apn }).collect();
         }
     }
     if let Some(profile) = vendor {
-        fill_vendor(chan, timeout, profile, &mut st).await;
+        fill_vendor(chan, timeout, profile, cid, &mut st).await;
     }
     st
+}
+
+/// What a `^SYSINFOEX` reply adds where the 3GPP queries left a field unknown: the
+/// technology, and the SIM state its `sim_state` states (1 valid, 255 not present).
+fn fill_from_system_info(s: &parse::SysInfoEx, st: &mut ModemStatus) {
+    if st.registration.technology.is_none() {
+        st.registration.technology = s.technology.map(|t| t.as_str().to_string());
+    }
+    if st.sim.state.is_none() {
+        st.sim.state = match s.sim_state {
+            1 => Some("ready".into()),
+            255 => Some("not-inserted".into()),
+            _ => None,
+        };
+    }
 }
 
 /// SIM state, attempts left, ICCID: tries the standard and the vendor forms in turn.
@@ -179,8 +204,41 @@ pub async fn fill_radio(chan: &AtChannel, timeout: Duration, profile: Option<&Ve
         let Ok(r) = chan.command(&cmd.text, timeout).await else { continue };
         if let Ok(s) = parse::signal(&r) {
             st.signal = signal_status(&s);
+            fill_from_cell_report(&s, st);
             break;
         }
+    }
+}
+
+/// What a vendor cell report (`+QENG`, `!GSTATUS`) adds to the registration: the serving
+/// cell and MCC/MNC where the 3GPP replies gave none, "not registered" when it says so,
+/// and the technology — EN-DC (`lte+nr5g`) also over a plain `lte` from `+CEREG`, whose
+/// AcT 7 cannot show the NR leg.
+fn fill_from_cell_report(s: &parse::Signal, st: &mut ModemStatus) {
+    // Only a cell report names a cell or a registration; a plain signal reply (^HCSQ's
+    // sysmode, +CESQ's legs) does not speak for the registration.
+    if s.cell.is_none() && s.registered.is_none() {
+        return;
+    }
+    let reg = &mut st.registration;
+    if let Some(t) = s.technology {
+        let endc_over_lte = t == parse::Technology::LteNr5g && reg.technology.as_deref() == Some("lte");
+        if reg.technology.is_none() || endc_over_lte {
+            reg.technology = Some(t.as_str().to_string());
+        }
+    }
+    if let Some(c) = &s.cell {
+        if reg.lac.is_none() && reg.cell_id.is_none() {
+            reg.lac = c.area.map(|a| format!("{a:X}"));
+            reg.cell_id = c.cell_id.map(|c| format!("{c:X}"));
+        }
+        if st.operator.mcc_mnc.is_none() {
+            st.operator.mcc_mnc = c.mcc_mnc.clone();
+        }
+    }
+    if reg.state.is_none() && s.registered == Some(false) {
+        reg.state = Some(parse::RegStatus::NotRegistered.as_str().to_string());
+        reg.technology = None;
     }
 }
 
@@ -240,6 +298,17 @@ pub fn proposed_v4(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
 /// advertisement: `None` here. `+CGCONTRDP` without a prefix length is /64, the prefix a
 /// 3GPP network gives a PDN connection (TS 23.401 §5.3.1.2.2).
 pub fn proposed_v6(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
+    let p = reported_v6(r, cid)?;
+    if matches!(p.address, IpAddr::V6(a) if a.is_unicast_link_local()) {
+        tracing::info!("the modem gave only the link-local IPv6 identifier {}; the global address comes by router advertisement", p.address);
+        return None;
+    }
+    Some(p)
+}
+
+/// The IPv6 settings exactly as the modem reports them, link-local identifier included
+/// (what `info` shows; [`proposed_v6`] is what the session may configure).
+fn reported_v6(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
     if let Ok(d) = parse::dhcpv6(r) {
         return Some(Proposed {
             address: d.address.into(),
@@ -250,10 +319,6 @@ pub fn proposed_v6(r: &ncmd_at::Response, cid: u8) -> Option<Proposed> {
     }
     let list = parse::cgcontrdp(r).ok()?;
     let v6 = parse::context_ip(&list, cid).ipv6?;
-    if v6.address.is_unicast_link_local() {
-        tracing::info!("the modem gave only the link-local IPv6 identifier {}; the global address comes by router advertisement", v6.address);
-        return None;
-    }
     Some(Proposed {
         address: v6.address.into(),
         prefix: Prefix::Len(v6.prefix_len.unwrap_or(64)),
@@ -285,9 +350,9 @@ pub fn ipv4_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
     proposed_v4(r, cid).as_ref().map(reported)
 }
 
-/// IPv6 settings as reported, for display.
+/// IPv6 settings as reported, for display (a link-local identifier shows as sent).
 pub fn ipv6_from_reply(r: &ncmd_at::Response, cid: u8) -> Option<IpInfo> {
-    proposed_v6(r, cid).as_ref().map(reported)
+    reported_v6(r, cid).as_ref().map(reported)
 }
 
 /// Connected or not by the reply to the profile's `status_query`: its typed reader
@@ -328,28 +393,30 @@ pub async fn fill_mode(chan: &AtChannel, timeout: Duration, profile: &VendorProf
     }
 }
 
-/// Vendor facts for `info`: mode (read-only), connection state and IP, by profile data.
-pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, st: &mut ModemStatus) {
+/// Vendor facts for `info`: mode (read-only), connection state of context `cid` and the
+/// IP settings the modem reports for it, by profile data. The IP query is asked whatever
+/// the status query says: its reply is per context and empty (or an error) for an
+/// inactive one, so `info` shows what the modem reports rather than what a status
+/// pattern implies (a modem whose status reply ncmd misreads still shows its address).
+pub async fn fill_vendor(chan: &AtChannel, timeout: Duration, profile: &VendorProfile, cid: u8, st: &mut ModemStatus) {
     fill_mode(chan, timeout, profile, st).await;
-    let vars = Vars::new(1, "IP");
+    let vars = Vars::new(cid, "IP");
     let expand = |t: &ncmd_profile::Template| t.expand(&vars).ok().map(|e| e.text);
     if let Some(cmd) = profile.status_query.as_ref().and_then(expand) {
         if let Ok(r) = chan.command(&cmd, timeout).await {
             let up = connected_by_profile(profile, &vars, &r).unwrap_or(false);
             st.connection.state = Some(if up { "connected" } else { "disconnected" }.into());
-            if up {
-                if let Some(cmd) = profile.ip_query.as_ref().and_then(expand) {
-                    if let Ok(r) = chan.command(&cmd, timeout).await {
-                        st.connection.ipv4 = ipv4_from_reply(&r, 1);
-                        st.connection.ipv6 = ipv6_from_reply(&r, 1);
-                    }
-                }
-                if let Some(cmd) = profile.ipv6_query.as_ref().and_then(expand) {
-                    if let Ok(r) = chan.command(&cmd, timeout).await {
-                        st.connection.ipv6 = ipv6_from_reply(&r, 1).or(st.connection.ipv6.take());
-                    }
-                }
-            }
+        }
+    }
+    if let Some(cmd) = profile.ip_query.as_ref().and_then(expand) {
+        if let Ok(r) = chan.command(&cmd, timeout).await {
+            st.connection.ipv4 = ipv4_from_reply(&r, cid);
+            st.connection.ipv6 = ipv6_from_reply(&r, cid);
+        }
+    }
+    if let Some(cmd) = profile.ipv6_query.as_ref().and_then(expand) {
+        if let Ok(r) = chan.command(&cmd, timeout).await {
+            st.connection.ipv6 = ipv6_from_reply(&r, cid).or(st.connection.ipv6.take());
         }
     }
 }
@@ -402,9 +469,12 @@ mod tests {
         assert_eq!((ip.address.as_str(), ip.prefix_len), ("2607:fb90:b59a:2c1:ad3:1b57:4fd4:21f4", 64));
         assert_eq!(ip.gateway.as_deref(), Some("fe80::b46d:57ff:fe45:4545"));
         assert_eq!(ipv4_from_reply(&r, 1), None);
-        // Only the link-local identifier: left to router advertisements.
+        // Only the link-local identifier: left to router advertisements by the session,
+        // shown as sent by info.
         let r = Response::new(["+CGCONTRDP: 1,5,\"internetipv6.mnc003.mcc260.gprs\",\"254.128.0.0.0.0.0.0.0.0.0.37.88.136.248.1\",\"\",\"42.1.23.0.0.2.255.255.0.0.0.0.0.0.159.1\",\"42.1.23.0.0.3.255.255.0.0.0.0.0.0.152.34\",\"\",\"\",0,0"]);
-        assert_eq!(ipv6_from_reply(&r, 1), None);
+        assert_eq!(proposed_v6(&r, 1), None);
+        let shown = ipv6_from_reply(&r, 1).expect("shown");
+        assert_eq!((shown.address.as_str(), shown.dns.len()), ("fe80::25:5888:f801", 2));
     }
 
     #[test]
@@ -427,9 +497,10 @@ mod tests {
         // Quectel EN-DC (see ncmd-at's qeng_nsa test for the sources).
         let s = parse::signal("+QENG: \"servingcell\",\"NOCONN\"\r\n+QENG: \"LTE\",\"FDD\",520,04,4D8002,167,250,1,3,3,7E7,-128,-17,-94,7,10,23-\r\n+QENG:\"NR5G-NSA\",460,01,747,-71,13,-11,627264,78,12,1").unwrap();
         let st = signal_status(&s);
-        assert_eq!(st.technology.as_deref(), Some("nr5g"));
-        assert_eq!((st.rsrp_dbm, st.sinr_db), (Some(-71.0), Some(13.0)));
-        assert_eq!(st.lte.and_then(|l| l.sinr_db), Some(-18.6));
+        // EN-DC: the LTE anchor on top, the NR leg beside it.
+        assert_eq!(st.technology.as_deref(), Some("lte+nr5g"));
+        assert_eq!((st.rsrp_dbm, st.sinr_db), (Some(-128.0), Some(-18.6)));
+        assert_eq!(st.nr.and_then(|l| l.sinr_db), Some(13.0));
         assert_eq!(st.legs().map(|(n, _)| n).collect::<Vec<_>>(), ["lte", "nr"]);
         // +CSQ alone: rssi on top, no legs.
         let st = signal_status(&parse::signal("+CSQ: 23,99").unwrap());
