@@ -86,6 +86,8 @@ fn expected_files() -> BTreeMap<&'static str, &'static str> {
         // procd's hotplug-call sources these; they need not be executable.
         ("etc/hotplug.d/tty/30-ncmd", "-rw-r--r--"),
         ("etc/hotplug.d/usbmisc/30-ncmd", "-rw-r--r--"),
+        // rpcd's ACL for the ubus object (LuCI and scripts may read it).
+        ("usr/share/rpcd/acl.d/ncmd.json", "-rw-r--r--"),
         // The conffiles the package does not ship: kept across sysupgrade.
         ("lib/upgrade/keep.d/ncmd", "-rw-r--r--"),
     ])
