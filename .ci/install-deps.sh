@@ -7,11 +7,13 @@
 # and uci with the netifd harness (../shared/netifd-harness, its README's list) and run
 # comgt-ncm with Debian's comgt beside ncmd; the ubus object is tested against that
 # ubusd. The shared AT port is tested with real programs: comgt (sig, info, an SMS
-# script), socat and picocom.
+# script), socat and picocom. scripts/package runs the cross-built binaries under
+# qemu-user (qemu-user-static).
 set -euo pipefail
 
 packages=(iproute2 dnsmasq-base iputils-ping procps chromium chromium-driver
-    build-essential cmake pkg-config libjson-c-dev util-linux socat busybox comgt picocom)
+    build-essential cmake pkg-config libjson-c-dev util-linux socat busybox comgt picocom
+    qemu-user-static xz-utils)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,7 @@ mod control;
 mod daemon;
 mod expose;
 mod files;
+mod log;
 mod session;
 mod status;
 
@@ -28,10 +29,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    // The demo and the bench print their own story; logs only when asked for.
-    let quiet = matches!(cli.command, Cmd::Demo(_) | Cmd::Bench(_));
-    init_logging(cli.verbose, quiet, supervised(&cli.command));
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    init_logging(cli.verbose, cli.command.tells_its_own_story(), supervised(&cli.command));
+    // One thread: ncmd waits on a few descriptors and timers and never computes for long;
+    // worker threads would cost their stacks in RSS and buy nothing (DESIGN.md "Router build").
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ncmd: cannot start: {e}");
@@ -66,52 +67,16 @@ fn init_logging(verbose: u8, quiet: bool, supervised: bool) {
         1 => "info",
         _ => "debug",
     };
-    // `Targets` ("warn,ncmd=debug") rather than EnvFilter: no regex engine in the binary.
-    use std::io::IsTerminal as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let filter: tracing_subscriber::filter::Targets = match std::env::var("NCMD_LOG").ok().map(|s| s.parse()) {
-        Some(Ok(t)) => t,
+    let filter: log::Filter = match std::env::var("NCMD_LOG").ok().map(|s| s.parse()) {
+        Some(Ok(f)) => f,
         Some(Err(e)) => {
             eprintln!("ncmd: ignoring NCMD_LOG ({e}); use e.g. NCMD_LOG=warn,ncmd=debug");
-            default.parse().unwrap_or_default()
+            default.parse().unwrap_or_else(|_| unreachable!("the built-in filters parse"))
         }
-        None => default.parse().unwrap_or_default(),
+        None => default.parse().unwrap_or_else(|_| unreachable!("the built-in filters parse")),
     };
-    // Colours only for a terminal; a log file or syslog would show the escape codes.
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(std::io::stderr().is_terminal());
-    if supervised {
-        tracing_subscriber::registry().with(layer.event_format(SyslogLine)).with(filter).init();
-    } else {
-        tracing_subscriber::registry().with(layer).with(filter).init();
-    }
-}
-
-/// One log line for a supervisor's log (logread, the journal): no timestamp of our own,
-/// and a level word only where it matters ("warning: ", "error: ", "debug: "); normal
-/// progress reads as comgt-ncm's did ("sending -> AT...").
-struct SyslogLine;
-
-impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for SyslogLine
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
-        mut w: tracing_subscriber::fmt::format::Writer<'_>,
-        event: &tracing::Event<'_>,
-    ) -> std::fmt::Result {
-        match *event.metadata().level() {
-            tracing::Level::ERROR => w.write_str("error: ")?,
-            tracing::Level::WARN => w.write_str("warning: ")?,
-            tracing::Level::INFO => {}
-            _ => w.write_str("debug: ")?,
-        }
-        ctx.field_format().format_fields(w.by_ref(), event)?;
-        writeln!(w)
-    }
+    // Only fails when a logger is already set, which nothing else does.
+    let _ = tracing::subscriber::set_global_default(log::Stderr::new(filter, supervised));
 }
 
 /// The error at the edge: one readable line.

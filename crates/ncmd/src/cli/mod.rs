@@ -5,13 +5,17 @@
 //! Must not hold logic of its own that `ncmd up` or netifd would need: that lives below.
 
 mod at;
+#[cfg(feature = "sim")]
 mod bench;
+#[cfg(feature = "sim")]
 mod bench_share;
+#[cfg(feature = "sim")]
 mod demo;
 mod doctor;
 mod info;
 mod lifecycle;
 mod netifd;
+#[cfg(feature = "sim")]
 mod sim;
 mod status;
 mod up;
@@ -36,6 +40,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Cmd {
     /// Run a simulated modem and connect through it, end to end (nothing to install).
+    #[cfg(feature = "sim")]
     Demo(demo::DemoArgs),
     /// Bring UCI interfaces with proto 'ncm' up and keep them up (foreground daemon).
     Up(up::UpArgs),
@@ -92,17 +97,31 @@ pub enum Cmd {
     /// Find modems and say what is missing (drivers, packages, mode, ports) and what to do.
     Doctor(doctor::DoctorArgs),
     /// Run a simulated modem on a pseudo-terminal.
+    #[cfg(feature = "sim")]
     Sim(sim::SimArgs),
     /// Measure ncmd against the simulator and print figures.
+    #[cfg(feature = "sim")]
     Bench(bench::BenchArgs),
     /// OpenWrt proto handler entry (called by /lib/netifd/proto/ncm.sh).
     #[command(hide = true)]
     Netifd(netifd::NetifdArgs),
 }
 
+impl Cmd {
+    /// The demo and the bench print their own story; logs only when asked for.
+    pub fn tells_its_own_story(&self) -> bool {
+        #[cfg(feature = "sim")]
+        if matches!(self, Cmd::Demo(_) | Cmd::Bench(_)) {
+            return true;
+        }
+        false
+    }
+}
+
 /// Runs one subcommand to its end.
 pub async fn run(cmd: Cmd) -> Result<(), Error> {
     match cmd {
+        #[cfg(feature = "sim")]
         Cmd::Demo(a) => demo::run(a).await,
         Cmd::Up(a) => up::up(a).await,
         Cmd::Down { interface, control } => lifecycle::down(interface, control).await,
@@ -112,7 +131,9 @@ pub async fn run(cmd: Cmd) -> Result<(), Error> {
         Cmd::Info { device, json, profile, timeout } => info::run(&device, json, profile, secs(timeout)).await,
         Cmd::At { device, timeout, commands } => at::raw_at(&device, secs(timeout), &commands).await,
         Cmd::Doctor(a) => doctor::run(a).await,
+        #[cfg(feature = "sim")]
         Cmd::Sim(a) => sim::run_sim(a).await,
+        #[cfg(feature = "sim")]
         Cmd::Bench(a) => bench::run(a).await,
         Cmd::Netifd(a) => netifd::run(a).await,
     }

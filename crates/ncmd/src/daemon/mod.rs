@@ -162,6 +162,8 @@ pub fn policy_for(spec: &Spec, netifd: bool) -> Policy {
     p
 }
 
+/// Runs given interfaces (the demo and the bench, which make their own specs).
+#[cfg(feature = "sim")]
 pub async fn run_specs(specs: Vec<Spec>, opts: Options) -> Result<(), crate::Error> {
     run_observed(specs, opts, Observe::default()).await
 }

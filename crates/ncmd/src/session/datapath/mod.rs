@@ -340,6 +340,17 @@ impl HealthWatch {
         idle_too_long || suspicious || self.failed_rounds > 0
     }
 
+    /// How long to sleep before reading the counters again. While they move, every
+    /// second (a sender into silence must be noticed within seconds); on a quiet link,
+    /// not before a probe would be due: reading sooner could change nothing, and an idle
+    /// router should sleep (issue 13: at most one wakeup a second).
+    fn next_look(&self, now: Instant, moved: bool, interval: Duration) -> Duration {
+        if moved || self.tx_without_rx_since.is_some() || self.failed_rounds > 0 {
+            return LOOK_EVERY;
+        }
+        (self.alive_at + interval).saturating_duration_since(now).max(LOOK_EVERY)
+    }
+
     fn alive(&mut self, now: Instant, rx: u64) {
         self.alive_at = now;
         self.rx_at_alive = rx;
@@ -395,43 +406,47 @@ impl Prober {
         futures_util::future::join_all(probes).await.into_iter().any(|ok| ok)
     }
 
-    /// Reads the counters once a second; probes only when the link has been silent for
+    /// Reads the counters, once a second while they move and otherwise only when the
+    /// next probe would be due; probes only when the link has been silent for
     /// `interval`, or when we send while nothing comes back. Returns on a black hole.
     async fn run(mut self, nl: Netlink) -> LinkEvent {
         if self.health.hosts.is_empty() || self.health.interval.is_zero() {
             return std::future::pending().await;
         }
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut wait = LOOK_EVERY;
         loop {
-            tick.tick().await;
+            tokio::time::sleep(wait).await;
             let c = match counters(&nl, &self.ifname).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::debug!("{}: counters: {e}", self.ifname);
+                    wait = LOOK_EVERY;
                     continue;
                 }
             };
-            if !self.watch.observe(Instant::now(), c.0, c.1, self.health.interval) {
-                continue;
-            }
-            // Rounds follow each other at once until one is answered or the count is
-            // reached: a suspected black hole is confirmed (or cleared) without delay.
-            loop {
-                tracing::debug!("{}: probing (failed rounds so far {})", self.ifname, self.watch.failed_rounds);
-                let ok = self.probe_round().await;
-                let after = counters(&nl, &self.ifname).await.unwrap_or(c);
-                if self.watch.probed(ok, Instant::now(), after.0, after.1, self.health.count) {
-                    return LinkEvent::BlackHole;
+            let moved = c != (self.watch.last_rx, self.watch.last_tx);
+            if self.watch.observe(Instant::now(), c.0, c.1, self.health.interval) {
+                // Rounds follow each other at once until one is answered or the count is
+                // reached: a suspected black hole is confirmed (or cleared) without delay.
+                loop {
+                    tracing::debug!("{}: probing (failed rounds so far {})", self.ifname, self.watch.failed_rounds);
+                    let ok = self.probe_round().await;
+                    let after = counters(&nl, &self.ifname).await.unwrap_or(c);
+                    if self.watch.probed(ok, Instant::now(), after.0, after.1, self.health.count) {
+                        return LinkEvent::BlackHole;
+                    }
+                    if ok {
+                        break;
+                    }
                 }
-                if ok {
-                    break;
-                }
             }
-            tick.reset();
+            wait = self.watch.next_look(Instant::now(), moved, self.health.interval);
         }
     }
 }
+
+/// How often the counters are read while they move (traffic may start to go unanswered).
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 /// (rx_bytes, tx_bytes) over netlink: local, no traffic. (sysfs would show the
 /// namespace that mounted it, not ours.)
@@ -636,6 +651,23 @@ mod tests {
             assert!(!w.observe(t0 + S * i, 0, 1000 * u64::from(i), 60 * S));
         }
         assert!(w.observe(t0 + 4 * S, 0, 4000, 60 * S), "3 s of tx without rx triggers a probe");
+    }
+
+    #[test]
+    fn a_quiet_link_is_looked_at_only_when_a_probe_is_due() {
+        let t0 = Instant::now();
+        let mut w = HealthWatch::new(t0, 0, 0);
+        // Just proven alive, nothing moves: sleep until the probe is due (4 s), not 1 s.
+        assert!(!w.probed(true, t0, 0, 0, 2));
+        assert_eq!(w.next_look(t0, false, 4 * S), 4 * S);
+        assert_eq!(w.next_look(t0 + 3 * S + S / 2, false, 4 * S), LOOK_EVERY, "never sooner than a second");
+        // Counters moving, a sender into silence, or a failed round: once a second.
+        assert_eq!(w.next_look(t0, true, 60 * S), LOOK_EVERY);
+        assert!(!w.observe(t0 + S, 0, 500, 60 * S));
+        assert_eq!(w.next_look(t0 + S, false, 60 * S), LOOK_EVERY, "tx without rx must be followed");
+        let mut f = HealthWatch::new(t0, 0, 0);
+        assert!(!f.probed(false, t0, 0, 28, 3));
+        assert_eq!(f.next_look(t0, false, 60 * S), LOOK_EVERY);
     }
 
     #[test]
