@@ -24,16 +24,12 @@
 
 use crate::channel::{AtChannel, AtError};
 use crate::share_guard::{ShareGuard, Verdict};
-use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
-use nix::pty::openpty;
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+use ncmd_pty::{make_link, remove_link, Pty, PtyError};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::unix::AsyncFd;
 use tokio::sync::{broadcast, watch};
 use tracing::{debug, info, warn};
 
@@ -89,15 +85,8 @@ pub fn link_names(first: &Path, count: usize) -> Vec<PathBuf> {
 /// Why the shared port could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ShareError {
-    #[error("cannot create a pseudo-terminal for the shared port ({step}): {source}; is /dev/pts mounted?")]
-    Pty {
-        step: &'static str,
-        source: nix::Error,
-    },
-    #[error("cannot register the shared port's pty with the async runtime: {0}")]
-    Register(io::Error),
-    #[error("cannot make the shared port link {link}: {source}; check its directory exists and nothing but a link is there")]
-    Link { link: PathBuf, source: io::Error },
+    #[error("shared AT port: {0}")]
+    Pty(#[from] PtyError),
 }
 
 /// Counts over all ptys of a shared port (read with [`SharedPort::counts`]).
@@ -157,14 +146,15 @@ impl SharedPort {
         };
         let opts = Arc::new(opts);
         for link in &opts.links {
-            let pty = SharePty::open()?;
-            make_link(link, &pty.slave_path)?;
+            let pty = Pty::open()?;
+            make_link(link, pty.slave_path())?;
             info!(
                 "shared AT port {} ({})",
                 link.display(),
-                pty.slave_path.display()
+                pty.slave_path().display()
             );
-            port.links.push((link.clone(), pty.slave_path.clone()));
+            port.links
+                .push((link.clone(), pty.slave_path().to_path_buf()));
             let client = Client {
                 name: link.display().to_string(),
                 pty,
@@ -209,106 +199,28 @@ impl Drop for SharedPort {
         }
         for (link, slave) in &self.links {
             // Only our own link: another daemon may have taken the name since.
-            if std::fs::read_link(link).is_ok_and(|t| &t == slave) {
-                let _ = std::fs::remove_file(link);
-            }
+            remove_link(link, slave);
         }
     }
 }
 
-/// Points `link` at `target`, replacing an existing symlink atomically (never a file).
-fn make_link(link: &Path, target: &Path) -> Result<(), ShareError> {
-    let fail = |source| ShareError::Link {
-        link: link.to_path_buf(),
-        source,
-    };
-    if std::fs::symlink_metadata(link).is_ok_and(|m| !m.file_type().is_symlink()) {
-        return Err(fail(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "a file that is not a symlink is there",
-        )));
-    }
-    let mut tmp = link.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(target, &tmp).map_err(fail)?;
-    std::fs::rename(&tmp, link).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
-}
-
-/// One pty: the master we serve, the slave held open so the master never sees a
-/// hang-up between programs (and keeps the raw mode set here).
-struct SharePty {
-    master: AsyncFd<OwnedFd>,
-    _slave: OwnedFd,
-    slave_path: PathBuf,
-}
-
-impl SharePty {
-    fn open() -> Result<SharePty, ShareError> {
-        let err = |step| move |source| ShareError::Pty { step, source };
-        let pair = openpty(None, None).map_err(err("openpty"))?;
-        let mut tio = tcgetattr(&pair.slave).map_err(err("tcgetattr"))?;
-        cfmakeraw(&mut tio);
-        tcsetattr(&pair.slave, SetArg::TCSANOW, &tio).map_err(err("tcsetattr"))?;
-        for fd in [&pair.master, &pair.slave] {
-            fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(err("cloexec"))?;
-        }
-        fcntl(
-            pair.master.as_raw_fd(),
-            FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
-        )
-        .map_err(err("nonblock"))?;
-        let slave_path = nix::unistd::ttyname(pair.slave.as_fd()).map_err(err("ttyname"))?;
-        // SAFETY: the OwnedFd moves into the AsyncFd, which owns it for its lifetime.
-        let master = unsafe { AsyncFd::register(pair.master) }
-            .map_err(|e| ShareError::Register(io::Error::from(e)))?;
-        Ok(SharePty {
-            master,
-            _slave: pair.slave,
-            slave_path,
-        })
-    }
-
-    async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            let mut guard = self.master.readable().await?;
-            match guard.try_io(|fd| nix::unistd::read(fd.as_raw_fd(), buf).map_err(io::Error::from))
-            {
-                Ok(r) => return r,
-                Err(_would_block) => continue,
-            }
+/// Writes all of `bytes` to `pty`, or as much as the program reads within [`OUT_WAIT`];
+/// returns how many bytes were dropped.
+async fn write_within(pty: &Pty, mut bytes: &[u8]) -> usize {
+    let deadline = tokio::time::Instant::now() + OUT_WAIT;
+    while !bytes.is_empty() {
+        match tokio::time::timeout_at(deadline, pty.write(bytes)).await {
+            Ok(Ok(n)) => bytes = &bytes[n..],
+            Ok(Err(_)) | Err(_) => return bytes.len(),
         }
     }
-
-    /// Writes all of `bytes`, or as much as the program reads within [`OUT_WAIT`];
-    /// returns how many bytes were dropped.
-    async fn write(&self, mut bytes: &[u8]) -> usize {
-        let deadline = tokio::time::Instant::now() + OUT_WAIT;
-        while !bytes.is_empty() {
-            let ready = tokio::time::timeout_at(deadline, self.master.writable()).await;
-            let Ok(Ok(mut guard)) = ready else {
-                return bytes.len();
-            };
-            match guard
-                .try_io(|fd| nix::unistd::write(fd.get_ref(), bytes).map_err(io::Error::from))
-            {
-                Ok(Ok(n)) => bytes = &bytes[n..],
-                Ok(Err(_)) => return bytes.len(),
-                Err(_would_block) => continue,
-            }
-        }
-        0
-    }
+    0
 }
 
 /// One pty's program: its echo, its unread input, its view of the channel.
 struct Client {
     name: String,
-    pty: SharePty,
+    pty: Pty,
     opts: Arc<ShareOptions>,
     channel: watch::Receiver<Option<AtChannel>>,
     counters: Arc<Counters>,
@@ -483,7 +395,7 @@ impl Client {
     }
 
     async fn out(&self, bytes: &[u8]) {
-        let dropped = self.pty.write(bytes).await;
+        let dropped = write_within(&self.pty, bytes).await;
         if dropped > 0 {
             self.counters
                 .dropped_bytes

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::fault::{Fault, FaultAt};
 use crate::modem::{Effect, Modem, Timed};
-use crate::pty::{make_link, remove_link, Pty, PtyError};
+use ncmd_pty::{make_link, remove_link, Pty, PtyError};
 use crate::sms::{Sms, Typed};
 
 /// Output kept for a client that does not read; older bytes are dropped beyond it.
@@ -239,7 +239,7 @@ impl Engine {
             }
         }
         if let Some(l) = &self.link {
-            remove_link(l);
+            remove_link(l, &self.shared.slave());
         }
     }
 
@@ -440,7 +440,7 @@ impl Engine {
                     self.pending.clear();
                     self.in_flight = None;
                     if let Some(l) = &self.link {
-                        remove_link(l);
+                        remove_link(l, &self.shared.slave());
                     }
                     if let Some(d) = back {
                         self.schedule(Instant::now() + d, TimerKind::PortReturn);

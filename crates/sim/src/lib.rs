@@ -3,7 +3,7 @@
 //!
 //! Parts: `matcher` (its own AT command-line parser), `personality` (vendors as
 //! data), `modem` (state and behaviour, no I/O), `overlay` (replayed transcripts),
-//! `fault` (fault names), `pty` (the port), `engine` (event loop), `control`
+//! `fault` (fault names), `engine` (event loop, the port on an `ncmd-pty`), `control`
 //! (control socket), `datalink` (carrier side of the data interface in network
 //! namespaces). This crate must not depend on `ncmd-at`: the simulator and the
 //! client must not share a parser, so they cannot share a bug.
@@ -16,7 +16,6 @@ pub mod matcher;
 pub mod modem;
 pub mod overlay;
 pub mod personality;
-pub mod pty;
 pub mod sms;
 
 use std::path::{Path, PathBuf};
@@ -80,7 +79,7 @@ pub enum SimError {
     #[error(transparent)]
     Overlay(#[from] overlay::OverlayError),
     #[error("cannot start the simulated port: {0}")]
-    Pty(#[from] pty::PtyError),
+    Pty(#[from] ncmd_pty::PtyError),
     #[error("cannot open the control socket {path}: {source}; check the directory exists and no other simulator uses it")]
     Control {
         path: PathBuf,
